@@ -1,0 +1,61 @@
+"""Checks of the arguments a caller passes, made before any request is sent."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def check_limit(limit: Any, bounds: tuple[int, int], *, name: str = "limit") -> int:
+    """Return ``limit`` if it is an ``int`` (not ``bool``) inside ``bounds``, else raise."""
+    low, high = bounds
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise TypeError(f"{name} must be an int from {low} to {high}, not {_type_name(limit)}")
+    if not low <= limit <= high:
+        raise ValueError(f"{name} must be from {low} to {high} for this endpoint, got {limit}")
+    return limit
+
+
+def check_count(value: Any, *, name: str) -> int | None:
+    """Return ``value`` if it is ``None`` or an ``int`` >= 0 (``max_items``, ``max_pages``)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int >= 0 or None, not {_type_name(value)}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0 or None, got {value}")
+    return value
+
+
+def check_cursor(cursor: Any) -> str | None:
+    """Return ``cursor`` if it is ``None`` or a non-empty ``str``, else raise."""
+    if cursor is None:
+        return None
+    if not isinstance(cursor, str):
+        raise TypeError(
+            f"cursor must be a str from a previous page or None, not {_type_name(cursor)}"
+        )
+    if not cursor:
+        raise ValueError("cursor must be a non-empty str from a previous page, or None")
+    return cursor
+
+
+def check_category_id(category_id: Any) -> str:
+    """Return ``category_id`` percent-encoded as one path segment, or raise.
+
+    It must be a non-empty ``str`` without surrounding whitespace; ``.`` and ``..`` are
+    refused because HTTP libraries collapse them even when encoded.
+    """
+    if not isinstance(category_id, str):
+        raise TypeError(f"category_id must be a str, not {_type_name(category_id)}")
+    if not category_id:
+        raise ValueError("category_id must be a non-empty str, like '2iB4IU25'")
+    if category_id != category_id.strip():
+        raise ValueError(f"category_id must not start or end with whitespace: {category_id!r}")
+    if category_id in {".", ".."}:
+        raise ValueError(f"category_id cannot be {category_id!r}: it is not a category id")
+    return quote(category_id, safe="")

@@ -1,0 +1,93 @@
+"""Checks of the client's options, made in the constructor."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._errors import ConfigurationError
+
+Timeout = float | tuple[float, float]
+"""Seconds for the connection and each read, or a ``(connect, read)`` pair."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine: ``localhost``, ``127.0.0.0/8`` or ``::1``."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: Any) -> str:
+    """Return ``base_url`` without a trailing slash if it is safe to send credentials to."""
+    if not isinstance(base_url, str):
+        raise ConfigurationError(f"base_url must be a str, not {type(base_url).__name__}")
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 - parsing the port validates it
+    except ValueError as exc:
+        raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise ConfigurationError(
+            f"base_url must be an https:// URL with a host, like "
+            f"'https://api.music.amazon.dev', got {base_url!r}"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ConfigurationError("base_url must not carry a user name or password")
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"base_url must not have a query or fragment, got {base_url!r}")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"base_url must use https://; plain http:// is allowed only for loopback hosts "
+            f"(localhost, 127.0.0.0/8, ::1), got {base_url!r}"
+        )
+    return base_url.rstrip("/")
+
+
+def _seconds(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(f"{what} must be a number of seconds, not {type(value).__name__}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ConfigurationError(f"{what} must be a finite number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def check_timeout(timeout: Any) -> Timeout:
+    """Return ``timeout`` as float seconds or a ``(connect, read)`` pair of them."""
+    if timeout is None:
+        raise ConfigurationError(
+            "timeout cannot be None: the client never waits forever; pass seconds "
+            "(e.g. 30.0) or a (connect, read) pair"
+        )
+    if isinstance(timeout, tuple):
+        if len(timeout) != 2:
+            raise ConfigurationError("timeout must be seconds or a (connect, read) pair")
+        return (_seconds(timeout[0], "connect timeout"), _seconds(timeout[1], "read timeout"))
+    return _seconds(timeout, "timeout")
+
+
+def check_max_retries(max_retries: Any) -> int:
+    """Return ``max_retries`` if it is an ``int`` >= 0."""
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+    return max_retries
+
+
+def check_max_retry_wait(max_retry_wait: Any) -> float:
+    """Return ``max_retry_wait`` if it is a finite number of seconds >= 0."""
+    valid = (
+        not isinstance(max_retry_wait, bool)
+        and isinstance(max_retry_wait, (int, float))
+        and math.isfinite(max_retry_wait)
+        and max_retry_wait >= 0
+    )
+    if not valid:
+        raise ConfigurationError(
+            f"max_retry_wait must be a finite number of seconds >= 0, got {max_retry_wait!r}"
+        )
+    return float(max_retry_wait)

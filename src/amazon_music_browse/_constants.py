@@ -1,0 +1,38 @@
+"""Defaults for the client: where it connects, how long it waits, how often it retries."""
+
+from __future__ import annotations
+
+DEFAULT_BASE_URL = "https://api.music.amazon.dev"
+"""The Amazon Music Web API host; V1 paths start with ``/v1``."""
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds to wait for a connection and for each read; never "no timeout"."""
+
+DEFAULT_MAX_RETRIES = 2
+"""Retries after the first attempt, for connection errors, timeouts, 429 and 5xx."""
+
+DEFAULT_MAX_RETRY_WAIT = 60.0
+"""The longest ``Retry-After`` the client sleeps; a longer one is raised at once."""
+
+INITIAL_RETRY_DELAY = 0.5
+"""Base of the exponential backoff, in seconds."""
+
+MAX_RETRY_DELAY = 8.0
+"""Cap of the exponential backoff, in seconds (before jitter)."""
+
+MAX_REDIRECTS = 5
+"""Redirects followed for one request before giving up."""
+
+MAX_KEPT_BODY = 64 * 1024
+"""Characters of a response body kept on an exception."""
+
+MAX_QUOTED_BODY = 500
+"""Characters of a response body quoted in an exception message."""
+
+MAX_EMPTY_PAGES = 100
+"""Consecutive empty pages the paginator follows before it calls the cursor chain broken."""
+
+ENV_API_KEY = "AMAZON_MUSIC_API_KEY"
+ENV_ACCESS_TOKEN = "AMAZON_MUSIC_ACCESS_TOKEN"
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})

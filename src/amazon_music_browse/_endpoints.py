@@ -1,0 +1,178 @@
+"""The Browse endpoints as one declarative table.
+
+Each entry says where an endpoint lives (path template), where its payload sits in the
+answer (key path), what its items are (model) and which ``limit`` it takes (bounds). The
+client's methods are thin typed wrappers over these entries: a path the real service
+spells differently is a one-line change here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from ._errors import ResponseValidationError, excerpt
+from ._models import Album, Category, Episode, Playlist, ResponseCollection, Track
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class _Wrapper(BaseModel):
+    """An object of the answer that only leads to the payload."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+
+@dataclass(frozen=True)
+class Endpoint(Generic[ModelT]):
+    """One Browse endpoint.
+
+    Attributes:
+        name: the client method that calls it.
+        path: the path template below ``base_url``; ``{category_id}`` is filled encoded.
+        key_path: the keys that lead from the top of the answer to the payload.
+        model: the item model of a collection, or the model of a single object.
+        limits: ``(min, max)`` of ``limit`` for a collection; ``None`` for one object.
+        owner_key: the key (in ``key_path``) of a category object that wraps the
+            collection; it is handed to the caller as ``page.category``.
+    """
+
+    name: str
+    path: str
+    key_path: tuple[str, ...]
+    model: type[ModelT]
+    limits: tuple[int, int] | None = None
+    owner_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.key_path) < 2 or self.key_path[0] != "data":
+            raise ValueError(f"{self.name}: a key path starts with 'data' and names the payload")
+
+    @property
+    def max_limit(self) -> int | None:
+        """The largest page this endpoint serves, or ``None`` for a single object."""
+        return self.limits[1] if self.limits else None
+
+    @cached_property
+    def _answer_model(self) -> type[BaseModel]:
+        """The model of the whole answer, built on first use, so one parse does it all.
+
+        The outer ``data`` wrapper is optional (the Get Category example has none).
+        """
+        payload: Any = ResponseCollection[self.model] if self.limits else self.model  # type: ignore[name-defined]
+        inner: Any = payload
+        for depth in range(len(self.key_path) - 1, 0, -1):
+            container = self.key_path[depth - 1]
+            base: type[BaseModel] = Category if container == self.owner_key else _Wrapper
+            fields: dict[str, Any] = {self.key_path[depth]: (inner, ...)}
+            inner = create_model(f"_{self.name}_{container}", __base__=base, **fields)
+        bare_key = self.key_path[1]
+        bare: Any = inner.model_fields[bare_key].annotation
+        top: dict[str, Any] = {"data": (inner | None, None), bare_key: (bare | None, None)}
+        return create_model(f"_{self.name}_answer", __base__=_Wrapper, **top)
+
+    def parse(self, body: bytes, status_code: int) -> Any:
+        """Parse an answer body into the payload model, in one pass over the bytes.
+
+        Raises:
+            ResponseValidationError: the body is not JSON, or not the documented shape.
+        """
+        try:
+            answer = self._answer_model.model_validate_json(body)
+        except (ValidationError, ValueError, RecursionError) as exc:
+            raise _invalid(body, status_code, _describe(exc)) from None
+        # The Get Category example has no data wrapper: accept the bare form too.
+        node: Any = getattr(answer, "data", None) or answer
+        keys = self.key_path[1:]
+        owner: Any = None
+        for key in keys:
+            node = getattr(node, key, None)
+            if node is None:
+                raise _invalid(body, status_code, f"no {'.'.join(self.key_path)!r} in the answer")
+            if key == self.owner_key:
+                owner = node
+        if owner is not None:
+            node.category = Category.model_validate(
+                owner.model_dump(by_alias=True, exclude_unset=True, exclude={keys[-1]})
+            )
+        return node
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False)[:5]
+        ]
+        return "; ".join(problems)
+    return type(exc).__name__
+
+
+def _invalid(body: bytes, status_code: int, reason: str) -> ResponseValidationError:
+    text = body.decode("utf-8", errors="replace")
+    quoted = excerpt(text) if text.strip() else "(empty body)"
+    return ResponseValidationError(
+        f"{status_code} answer is not the documented shape: {reason}; body: {quoted}",
+        status_code=status_code,
+        body=text,
+    )
+
+
+_CATEGORY = "/v1/browse/categories/{category_id}"
+
+TOP_TRACKS = Endpoint(
+    "get_top_tracks", "/v1/browse/tracks/top", ("data", "topTracks"), Track, (1, 20)
+)
+TOP_PLAYLISTS = Endpoint(
+    "get_top_playlists", "/v1/browse/playlists/top", ("data", "topPlaylists"), Playlist, (1, 100)
+)
+NEW_PODCAST_EPISODES = Endpoint(
+    "get_new_podcast_episodes",
+    "/v1/browse/podcasts/episodes/new",
+    ("data", "newPodcastEpisodes"),
+    Episode,
+    (1, 100),
+)
+CATEGORIES = Endpoint(
+    "get_categories", "/v1/browse/categories", ("data", "browseCategories"), Category, (1, 100)
+)
+CATEGORY = Endpoint("get_category", _CATEGORY, ("data", "category"), Category)
+CATEGORY_ALBUMS = Endpoint(
+    "get_category_albums",
+    _CATEGORY + "/albums",
+    ("data", "category", "albums"),
+    Album,
+    (1, 100),
+    owner_key="category",
+)
+CATEGORY_PLAYLISTS = Endpoint(
+    "get_category_playlists",
+    _CATEGORY + "/playlists",
+    ("data", "category", "playlists"),
+    Playlist,
+    (1, 100),
+    owner_key="category",
+)
+CATEGORY_TRACKS = Endpoint(
+    "get_category_tracks",
+    _CATEGORY + "/tracks",
+    ("data", "category", "tracks"),
+    Track,
+    (1, 100),
+    owner_key="category",
+)
+
+ENDPOINTS: tuple[Endpoint[Any], ...] = (
+    TOP_TRACKS,
+    TOP_PLAYLISTS,
+    NEW_PODCAST_EPISODES,
+    CATEGORIES,
+    CATEGORY,
+    CATEGORY_ALBUMS,
+    CATEGORY_PLAYLISTS,
+    CATEGORY_TRACKS,
+)
+"""Every Browse endpoint, in the order of the Browse page."""

@@ -1,0 +1,183 @@
+"""A lazy paginator that follows ``pageInfo.token`` into ``cursor``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
+
+from ._arguments import check_count, check_cursor, check_limit
+from ._constants import MAX_EMPTY_PAGES
+from ._errors import PaginationError
+from ._models import ResponseCollection
+
+__all__ = ["FetchPage", "Paginator"]
+
+ItemT = TypeVar("ItemT", bound=BaseModel)
+
+FetchPage = Callable[[int | None, str | None], ResponseCollection[ItemT]]
+"""``fetch_page(limit, cursor)``: one page of at most ``limit`` items after ``cursor``."""
+
+_NO_LIMIT = 2**63
+
+
+class Paginator(Generic[ItemT]):
+    """Pages through a collection lazily, one page in memory at a time.
+
+    Iterate it for items, or call :meth:`pages` for whole pages. Nothing is requested
+    until iteration starts, and each iteration starts again from the ``cursor`` given.
+
+    Args:
+        fetch_page: called as ``fetch_page(limit, cursor)`` for each page.
+        page_size: items to ask for per page; defaults to ``max_page_size``.
+        max_page_size: the largest ``limit`` the endpoint accepts, if known.
+        min_page_size: the smallest ``limit`` the endpoint accepts.
+        max_items: stop after this many items; the last request asks only for what is
+            still needed.
+        max_pages: send at most this many requests.
+        cursor: start after this cursor (resume a previous run with its ``cursor``).
+        prefetch: fetch the next page on a background thread while the caller works
+            through the current one.
+
+    Raises:
+        TypeError, ValueError: an argument is of the wrong type or out of bounds.
+    """
+
+    def __init__(
+        self,
+        fetch_page: FetchPage[ItemT],
+        *,
+        page_size: int | None = None,
+        max_page_size: int | None = None,
+        min_page_size: int = 1,
+        max_items: int | None = None,
+        max_pages: int | None = None,
+        cursor: str | None = None,
+        prefetch: bool = False,
+    ) -> None:
+        if not callable(fetch_page):
+            raise TypeError(f"fetch_page must be callable, not {type(fetch_page).__name__}")
+        if page_size is not None:
+            bounds = (min_page_size, max_page_size if max_page_size is not None else _NO_LIMIT)
+            check_limit(page_size, bounds, name="page_size")
+        self._fetch_page = fetch_page
+        self.page_size: int | None = page_size if page_size is not None else max_page_size
+        self.max_items = check_count(max_items, name="max_items")
+        self.max_pages = check_count(max_pages, name="max_pages")
+        self.start_cursor = check_cursor(cursor)
+        self.prefetch = bool(prefetch)
+        self._cursor = self.start_cursor
+
+    @property
+    def cursor(self) -> str | None:
+        """The cursor of the next page the caller has not yet received.
+
+        ``None`` once the collection is exhausted. Pass it as ``cursor=`` to resume.
+        With item iteration a page counts as received once the caller has asked for the
+        item after its last one, so a crash mid-page resumes at that page again.
+        """
+        return self._cursor
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(page_size={self.page_size!r}, max_items={self.max_items!r}, "
+            f"max_pages={self.max_pages!r}, cursor={self._cursor!r}, prefetch={self.prefetch!r})"
+        )
+
+    def pages(self) -> Iterator[ResponseCollection[ItemT]]:
+        """Iterate over whole pages (a page's items are cut to ``max_items`` if needed)."""
+        for page, next_cursor in self._walk():
+            self._cursor = next_cursor
+            yield page
+
+    def __iter__(self) -> Iterator[ItemT]:
+        """Iterate over items, across pages."""
+        for page, next_cursor in self._walk():
+            yield from page.items
+            self._cursor = next_cursor
+
+    def to_list(self) -> list[ItemT]:
+        """Every item, in one list: all in memory at once, by the caller's choice."""
+        return list(self)
+
+    def _walk(self) -> Iterator[tuple[ResponseCollection[ItemT], str | None]]:
+        """Yield ``(page, next_cursor)`` pairs, enforcing every limit and invariant."""
+        self._cursor = self.start_cursor
+        pages = _Pages(self)
+        executor = ThreadPoolExecutor(1, "amazon-music-prefetch") if self.prefetch else None
+        try:
+            pending: Future[ResponseCollection[ItemT]] | None = None
+            request = pages.next_request()
+            while request is not None:
+                page = pending.result() if pending is not None else self._fetch_page(*request)
+                page, next_cursor = pages.accept(page)
+                request = pages.next_request()
+                pending = (
+                    executor.submit(self._fetch_page, *request) if executor and request else None
+                )
+                yield page, next_cursor
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
+
+
+class _Pages(Generic[ItemT]):
+    """The bookkeeping of one walk: what to ask for next, and what the answers mean."""
+
+    def __init__(self, paginator: Paginator[ItemT]) -> None:
+        self._page_size = paginator.page_size
+        self._max_pages = paginator.max_pages
+        self._remaining = paginator.max_items
+        self._cursor = paginator.start_cursor
+        self._seen = {self._cursor} if self._cursor else set()
+        self._requests = 0
+        self._empty_run = 0
+        self._done = False
+
+    def next_request(self) -> tuple[int | None, str | None] | None:
+        """``(limit, cursor)`` of the next request, or ``None`` when there is none to make."""
+        if self._done or self._remaining == 0:
+            return None
+        if self._max_pages is not None and self._requests >= self._max_pages:
+            return None
+        self._requests += 1
+        limit = self._page_size
+        if self._remaining is not None and limit is not None:
+            limit = min(limit, self._remaining)
+        return limit, self._cursor
+
+    def accept(
+        self, page: ResponseCollection[ItemT]
+    ) -> tuple[ResponseCollection[ItemT], str | None]:
+        """Check a page that arrived, cut it to ``max_items``, and move the cursor on."""
+        if not isinstance(page, ResponseCollection):
+            raise TypeError(
+                f"fetch_page must return a ResponseCollection, not {type(page).__name__}"
+            )
+        next_cursor = page.next_cursor
+        if next_cursor is not None and next_cursor in self._seen:
+            raise PaginationError(
+                f"the service sent cursor {next_cursor!r} a second time; "
+                "stopping instead of looping over the same pages"
+            )
+        self._empty_run = 0 if page.edges else self._empty_run + 1
+        if self._empty_run > MAX_EMPTY_PAGES:
+            raise PaginationError(
+                f"{MAX_EMPTY_PAGES} empty pages in a row, each with a new cursor; giving up"
+            )
+        if self._remaining is not None:
+            if len(page.edges) > self._remaining:
+                # More than asked for: hand over what is needed, and point a resume at
+                # this page again, since no cursor leads to the middle of it.
+                page = page.model_copy(update={"edges": page.edges[: self._remaining]})
+                self._done = True
+                next_cursor = self._cursor
+            self._remaining -= len(page.edges)
+        if next_cursor is None or self._done:
+            self._done = True
+        else:
+            self._seen.add(next_cursor)
+            self._cursor = next_cursor
+        return page, next_cursor

@@ -1,0 +1,121 @@
+"""The retry policy: what is retried, how long to wait, and ``Retry-After``.
+
+Small separate decisions, put together as a tenacity ``Retrying``. The clock, the sleep
+and the randomness of the jitter are module attributes, so tests can replace them.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import random
+import threading
+import time
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_DELAY, RETRYABLE_STATUSES
+from ._errors import APIConnectionError, APIError, RateLimitError
+
+logger = logging.getLogger("amazon_music_browse")
+
+_sleep = time.sleep
+_monotonic = time.monotonic
+_wall_clock = time.time
+_random = random.Random()
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP-date).
+
+    ``None`` when absent or unparseable; a date in the past gives ``0.0``.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        return max(0.0, when.timestamp() - _wall_clock())
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter: a random wait up to ``0.5 * 2**(attempt-1)`` s."""
+    ceiling = min(MAX_RETRY_DELAY, INITIAL_RETRY_DELAY * 2 ** (attempt - 1))
+    return _random.uniform(0.0, ceiling)
+
+
+def is_retryable(exc: BaseException, max_retry_wait: float) -> bool:
+    """Connection errors, timeouts, 429 and 5xx are retried, unless told to wait too long."""
+    if isinstance(exc, APIConnectionError):
+        return True
+    if isinstance(exc, APIError) and exc.status_code in RETRYABLE_STATUSES:
+        return exc.retry_after is None or exc.retry_after <= max_retry_wait
+    return False
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, APIError) and exc.retry_after is not None:
+        return exc.retry_after
+    return backoff(state.attempt_number)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    what = exc.status_code if isinstance(exc, APIError) else type(exc).__name__
+    wait = state.next_action.sleep if state.next_action else 0.0
+    call = state.args[0] if state.args else None
+    logger.warning(
+        "retrying %s after %s (attempt %d failed), waiting %.2f s",
+        call,
+        what,
+        state.attempt_number,
+        wait,
+    )
+
+
+def build_retrying(max_retries: int, max_retry_wait: float) -> Retrying:
+    """The tenacity policy of one client: ``max_retries`` retries after the first attempt."""
+    return Retrying(
+        stop=stop_after_attempt(max_retries + 1),
+        retry=retry_if_exception(lambda exc: is_retryable(exc, max_retry_wait)),
+        wait=_wait,
+        sleep=lambda seconds: _sleep(seconds),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+
+
+class RateLimitWindow:
+    """The time until which the service said not to call again; shared by client copies."""
+
+    def __init__(self) -> None:
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def hold(self, seconds: float) -> None:
+        """Remember that the service asked for ``seconds`` of quiet from now."""
+        with self._lock:
+            self._until = max(self._until, _monotonic() + seconds)
+
+    def check(self) -> None:
+        """Raise ``RateLimitError`` without sending anything while the window is open."""
+        left = self._until - _monotonic()
+        if left > 0:
+            raise RateLimitError(
+                "rate limited: the service asked for a pause (Retry-After) that has "
+                f"{left:.1f} s left; no request was sent",
+                status_code=429,
+                retry_after=left,
+            )
