@@ -9,6 +9,7 @@ with BrowseClient(api_key="...", access_token="...") as client:
 ```
 """
 
+from ._auth import LoginWithAmazon
 from ._client import BrowseClient
 from ._credentials import AccessToken
 from ._errors import (
@@ -58,6 +59,7 @@ __all__ = [
     "FetchPage",
     "Image",
     "InternalServerError",
+    "LoginWithAmazon",
     "NotFoundError",
     "PageInfo",
     "PaginationError",

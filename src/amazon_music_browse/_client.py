@@ -27,6 +27,7 @@ from ._constants import (
     DEFAULT_MAX_RETRY_WAIT,
     DEFAULT_TIMEOUT,
     MAX_KEPT_BODY,
+    USER_AGENT,
 )
 from ._credentials import (
     AccessToken,
@@ -40,7 +41,6 @@ from ._models import Album, Category, Episode, Playlist, ResponseCollection, Tra
 from ._pagination import Paginator
 from ._retry import RateLimitWindow, build_retrying, parse_retry_after
 from ._transport import Transport
-from ._version import __version__
 
 __all__ = ["BrowseClient"]
 
@@ -48,7 +48,6 @@ logger = logging.getLogger("amazon_music_browse")
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
 
-_USER_AGENT = f"amazon-music-browse/{__version__} python-requests/{requests.__version__}"
 _ENDPOINT_OF_METHOD = {endpoint.name: endpoint for endpoint in ep.ENDPOINTS}
 _UNSET: Any = object()
 
@@ -191,34 +190,41 @@ class BrowseClient:
         self, *, limit: int | None = None, cursor: str | None = None
     ) -> ResponseCollection[Track]:
         """One page of the top tracks for the current user (``limit`` 1..20)."""
-        page: ResponseCollection[Track] = self._list(ep.TOP_TRACKS, None, limit, cursor)
+        page: ResponseCollection[Track] = self._list(
+            ep.TOP_TRACKS, ep.TOP_TRACKS.path, limit, cursor
+        )
         return page
 
     def get_top_playlists(
         self, *, limit: int | None = None, cursor: str | None = None
     ) -> ResponseCollection[Playlist]:
         """One page of the top playlists for the current user (``limit`` 1..100)."""
-        page: ResponseCollection[Playlist] = self._list(ep.TOP_PLAYLISTS, None, limit, cursor)
+        page: ResponseCollection[Playlist] = self._list(
+            ep.TOP_PLAYLISTS, ep.TOP_PLAYLISTS.path, limit, cursor
+        )
         return page
 
     def get_new_podcast_episodes(
         self, *, limit: int | None = None, cursor: str | None = None
     ) -> ResponseCollection[Episode]:
         """One page of new podcast episodes for the current user (``limit`` 1..100)."""
-        page: ResponseCollection[Episode] = self._list(ep.NEW_PODCAST_EPISODES, None, limit, cursor)
+        page: ResponseCollection[Episode] = self._list(
+            ep.NEW_PODCAST_EPISODES, ep.NEW_PODCAST_EPISODES.path, limit, cursor
+        )
         return page
 
     def get_categories(
         self, *, limit: int | None = None, cursor: str | None = None
     ) -> ResponseCollection[Category]:
         """One page of the categories used to tag catalog items (``limit`` 1..100)."""
-        page: ResponseCollection[Category] = self._list(ep.CATEGORIES, None, limit, cursor)
+        page: ResponseCollection[Category] = self._list(
+            ep.CATEGORIES, ep.CATEGORIES.path, limit, cursor
+        )
         return page
 
     def get_category(self, category_id: str) -> Category:
         """One category (a genre), by id, e.g. ``"2iB4IU25"``."""
-        path = ep.CATEGORY.path.format(category_id=check_category_id(category_id))
-        category: Category = self._get(ep.CATEGORY, path, {})
+        category: Category = self._get(ep.CATEGORY, _category_path(ep.CATEGORY, category_id), {})
         return category
 
     def get_category_albums(
@@ -228,7 +234,9 @@ class BrowseClient:
 
         ``page.category`` holds the category itself when the service sends it.
         """
-        page: ResponseCollection[Album] = self._list(ep.CATEGORY_ALBUMS, category_id, limit, cursor)
+        page: ResponseCollection[Album] = self._list(
+            ep.CATEGORY_ALBUMS, _category_path(ep.CATEGORY_ALBUMS, category_id), limit, cursor
+        )
         return page
 
     def get_category_playlists(
@@ -239,7 +247,7 @@ class BrowseClient:
         ``page.category`` holds the category itself when the service sends it.
         """
         page: ResponseCollection[Playlist] = self._list(
-            ep.CATEGORY_PLAYLISTS, category_id, limit, cursor
+            ep.CATEGORY_PLAYLISTS, _category_path(ep.CATEGORY_PLAYLISTS, category_id), limit, cursor
         )
         return page
 
@@ -250,7 +258,9 @@ class BrowseClient:
 
         ``page.category`` holds the category itself when the service sends it.
         """
-        page: ResponseCollection[Track] = self._list(ep.CATEGORY_TRACKS, category_id, limit, cursor)
+        page: ResponseCollection[Track] = self._list(
+            ep.CATEGORY_TRACKS, _category_path(ep.CATEGORY_TRACKS, category_id), limit, cursor
+        )
         return page
 
     # -- pagination ---------------------------------------------------------------------
@@ -314,11 +324,7 @@ class BrowseClient:
     # -- the request pipeline -----------------------------------------------------------
 
     def _list(
-        self,
-        endpoint: ep.Endpoint[Any],
-        category_id: str | None,
-        limit: int | None,
-        cursor: str | None,
+        self, endpoint: ep.Endpoint[Any], path: str, limit: int | None, cursor: str | None
     ) -> Any:
         params: dict[str, Any] = {}
         if limit is not None:
@@ -326,10 +332,6 @@ class BrowseClient:
             params["limit"] = check_limit(limit, endpoint.limits)
         if check_cursor(cursor) is not None:
             params["cursor"] = cursor
-        if category_id is None:
-            path = endpoint.path
-        else:
-            path = endpoint.path.format(category_id=check_category_id(category_id))
         return self._get(endpoint, path, params)
 
     def _get(self, endpoint: ep.Endpoint[Any], path: str, params: dict[str, Any]) -> Any:
@@ -359,7 +361,7 @@ class BrowseClient:
         response = self._transport.get(
             self._base_url + call.path,
             call.params,
-            {"Accept": "application/json", "User-Agent": _USER_AGENT},
+            {"Accept": "application/json", "User-Agent": USER_AGENT},
             {"x-api-key": self._api_key, "Authorization": f"Bearer {token}"},
             self._timeout,
         )
@@ -391,6 +393,10 @@ class BrowseClient:
         ):
             self._window.hold(error.retry_after)
         return error
+
+
+def _category_path(endpoint: ep.Endpoint[Any], category_id: str) -> str:
+    return endpoint.path.format(category_id=check_category_id(category_id))
 
 
 def _endpoint_of(method: Callable[..., Any]) -> ep.Endpoint[Any] | None:

@@ -7,6 +7,7 @@ import math
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._constants import DEFAULT_BASE_URL
 from ._errors import ConfigurationError
 
 Timeout = float | tuple[float, float]
@@ -23,30 +24,37 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_base_url(base_url: Any) -> str:
-    """Return ``base_url`` without a trailing slash if it is safe to send credentials to."""
-    if not isinstance(base_url, str):
-        raise ConfigurationError(f"base_url must be a str, not {type(base_url).__name__}")
+def check_https_url(url: Any, name: str, example: str) -> str:
+    """Return ``url`` if credentials may be sent to it: ``https://``, or ``http://`` on loopback.
+
+    It must have a host, and no user name, password, query or fragment.
+    """
+    if not isinstance(url, str):
+        raise ConfigurationError(f"{name} must be a str, not {type(url).__name__}")
     try:
-        parts = urlsplit(base_url)
+        parts = urlsplit(url)
         parts.port  # noqa: B018 - parsing the port validates it
     except ValueError as exc:
-        raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
+        raise ConfigurationError(f"{name} is not a valid URL: {exc}") from None
     if parts.scheme not in {"https", "http"} or not parts.hostname:
         raise ConfigurationError(
-            f"base_url must be an https:// URL with a host, like "
-            f"'https://api.music.amazon.dev', got {base_url!r}"
+            f"{name} must be an https:// URL with a host, like {example!r}, got {url!r}"
         )
     if parts.username is not None or parts.password is not None:
-        raise ConfigurationError("base_url must not carry a user name or password")
+        raise ConfigurationError(f"{name} must not carry a user name or password")
     if parts.query or parts.fragment:
-        raise ConfigurationError(f"base_url must not have a query or fragment, got {base_url!r}")
+        raise ConfigurationError(f"{name} must not have a query or fragment, got {url!r}")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(
-            f"base_url must use https://; plain http:// is allowed only for loopback hosts "
-            f"(localhost, 127.0.0.0/8, ::1), got {base_url!r}"
+            f"{name} must use https://; plain http:// is allowed only for loopback hosts "
+            f"(localhost, 127.0.0.0/8, ::1), got {url!r}"
         )
-    return base_url.rstrip("/")
+    return url
+
+
+def check_base_url(base_url: Any) -> str:
+    """Return ``base_url`` without a trailing slash if it is safe to send credentials to."""
+    return check_https_url(base_url, "base_url", DEFAULT_BASE_URL).rstrip("/")
 
 
 def _seconds(value: Any, what: str) -> float:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import requests
+
+from ._version import __version__
+
 DEFAULT_BASE_URL = "https://api.music.amazon.dev"
 """The Amazon Music Web API host; V1 paths start with ``/v1``."""
 
@@ -36,3 +40,6 @@ ENV_API_KEY = "AMAZON_MUSIC_API_KEY"
 ENV_ACCESS_TOKEN = "AMAZON_MUSIC_ACCESS_TOKEN"
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+USER_AGENT = f"amazon-music-browse/{__version__} python-requests/{requests.__version__}"
+"""The User-Agent of every request this package sends."""

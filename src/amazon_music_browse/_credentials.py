@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TypeGuard
 
 from ._constants import ENV_ACCESS_TOKEN, ENV_API_KEY
 from ._errors import ConfigurationError
 
 AccessToken = str | Callable[[], str]
 """An access token, or a zero-argument callable that returns the current one."""
+
+
+def is_header_safe(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is a non-empty ASCII ``str`` with no whitespace or control characters."""
+    return (
+        isinstance(value, str)
+        and bool(value)
+        and value.isascii()
+        and all(char.isprintable() and not char.isspace() for char in value)
+    )
 
 
 def check_header_value(value: object, what: str) -> str:
@@ -21,7 +32,7 @@ def check_header_value(value: object, what: str) -> str:
         raise ConfigurationError(f"{what} must be a str, not {type(value).__name__}")
     if not value:
         raise ConfigurationError(f"{what} is empty")
-    if not value.isascii() or any(not char.isprintable() or char.isspace() for char in value):
+    if not is_header_safe(value):
         raise ConfigurationError(
             f"{what} contains whitespace, control or non-ASCII characters "
             "and cannot be sent in a header"
