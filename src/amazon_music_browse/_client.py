@@ -36,7 +36,13 @@ from ._credentials import (
     resolve_access_token,
     resolve_api_key,
 )
-from ._errors import APIError, ConfigurationError, RateLimitError, api_error_from_body
+from ._errors import (
+    APIError,
+    ConfigurationError,
+    RateLimitError,
+    ResponseValidationError,
+    api_error_from_body,
+)
 from ._models import Album, Category, Episode, Playlist, ResponseCollection, Track
 from ._pagination import Paginator
 from ._retry import RateLimitWindow, build_retrying, parse_retry_after
@@ -338,7 +344,14 @@ class BrowseClient:
         self._window.check()
         call = _Call(path, params)
         body, status_code = self._retrying(self._attempt, call)
-        return endpoint.parse(body, status_code)
+        try:
+            return endpoint.parse(body, status_code)
+        except ResponseValidationError as exc:
+            raise ResponseValidationError(
+                self._redact(str(exc), call),
+                status_code=exc.status_code,
+                body=self._redact(exc.body, call),
+            ) from None
 
     def _attempt(self, call: _Call) -> tuple[bytes, int]:
         token = current_token(self._access_token)
@@ -375,10 +388,16 @@ class BrowseClient:
             )
         return response
 
-    def _error(self, response: requests.Response, call: _Call) -> APIError:
-        body = response.content[: MAX_KEPT_BODY * 4].decode("utf-8", errors="replace")
+    def _redact(self, text: str, call: _Call) -> str:
+        """``text`` without the credentials this call sent (a service may echo them)."""
         for secret in (self._api_key, *call.sent_tokens):
-            body = body.replace(secret, "[REDACTED]")
+            text = text.replace(secret, "[REDACTED]")
+        return text
+
+    def _error(self, response: requests.Response, call: _Call) -> APIError:
+        body = self._redact(
+            response.content[: MAX_KEPT_BODY * 4].decode("utf-8", errors="replace"), call
+        )
         error = api_error_from_body(
             response.status_code,
             body,

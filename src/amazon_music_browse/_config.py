@@ -31,6 +31,9 @@ def check_https_url(url: Any, name: str, example: str) -> str:
     """
     if not isinstance(url, str):
         raise ConfigurationError(f"{name} must be a str, not {type(url).__name__}")
+    if any(char.isspace() or not char.isprintable() for char in url):
+        # urlsplit drops tabs and newlines silently: the URL checked would not be the one sent.
+        raise ConfigurationError(f"{name} contains whitespace or control characters: {url!r}")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parsing the port validates it

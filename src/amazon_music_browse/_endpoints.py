@@ -26,6 +26,12 @@ class _Wrapper(BaseModel):
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
+class _OwnerWrapper(BaseModel):
+    """A category object around a collection: its own fields are kept as extras."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+
 @dataclass(frozen=True)
 class Endpoint(Generic[ModelT]):
     """One Browse endpoint.
@@ -66,7 +72,7 @@ class Endpoint(Generic[ModelT]):
         inner: Any = payload
         for depth in range(len(self.key_path) - 1, 0, -1):
             container = self.key_path[depth - 1]
-            base: type[BaseModel] = Category if container == self.owner_key else _Wrapper
+            base: type[BaseModel] = _OwnerWrapper if container == self.owner_key else _Wrapper
             fields: dict[str, Any] = {self.key_path[depth]: (inner, ...)}
             inner = create_model(f"_{self.name}_{container}", __base__=base, **fields)
         bare_key = self.key_path[1]
@@ -94,10 +100,11 @@ class Endpoint(Generic[ModelT]):
                 raise _invalid(body, status_code, f"no {'.'.join(self.key_path)!r} in the answer")
             if key == self.owner_key:
                 owner = node
-        if owner is not None:
-            node.category = Category.model_validate(
-                owner.model_dump(by_alias=True, exclude_unset=True, exclude={keys[-1]})
-            )
+        if owner is not None and owner.model_extra and "id" in owner.model_extra:
+            try:
+                node.category = Category.model_validate(owner.model_extra)
+            except ValidationError as exc:
+                raise _invalid(body, status_code, _describe(exc)) from None
         return node
 
 

@@ -90,6 +90,27 @@ class Category(_APIModel):
 ItemT = TypeVar("ItemT", bound=BaseModel)
 
 
+def _rebuild_generic(origin: Any, args: tuple[Any, ...], state: Any) -> Any:
+    cls = origin[args if len(args) > 1 else args[0]]
+    model = cls.__new__(cls)
+    model.__setstate__(state)
+    return model
+
+
+class _PicklableGeneric(_APIModel):
+    """Pickles a parametrised model (``Edge[Track]``) by its origin and arguments.
+
+    Pickle finds a class by module and name, and ``Edge[Track]`` is nowhere to be found;
+    it is parametrised again on unpickling instead.
+    """
+
+    def __reduce__(self) -> Any:
+        metadata = type(self).__pydantic_generic_metadata__
+        if metadata["origin"] is None:
+            return super().__reduce__()
+        return (_rebuild_generic, (metadata["origin"], metadata["args"], self.__getstate__()))
+
+
 class PageInfo(_APIModel):
     """Whether another page exists, and the token that asks for it."""
 
@@ -97,14 +118,14 @@ class PageInfo(_APIModel):
     token: str | None = None
 
 
-class Edge(_APIModel, Generic[ItemT]):
+class Edge(_PicklableGeneric, Generic[ItemT]):
     """One item of a collection (``node``) and, on some endpoints, its own ``cursor``."""
 
     node: ItemT
     cursor: str | None = None
 
 
-class ResponseCollection(_APIModel, Generic[ItemT]):
+class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
     """One page of a collection; also a small read-only sequence of its items.
 
     ``for item in page``, ``len(page)``, ``page[0]`` and ``page.items`` work on the items;

@@ -63,9 +63,7 @@ class Transport:
             if location is None:
                 return response
             response.close()
-            url, query = urljoin(response.url, location), None
-            if urlsplit(url).scheme.lower() not in {"http", "https"}:
-                raise APIConnectionError(f"redirected to a URL that is not http(s): {url}")
+            url, query = _redirect_target(response.url, location), None
         raise APIConnectionError(f"more than {MAX_REDIRECTS} redirects, last to {url}")
 
     def _send(
@@ -76,10 +74,11 @@ class Transport:
         timeout: Timeout,
         target: tuple[str, str, int | None],
     ) -> requests.Response:
-        prepared = self.session.prepare_request(
-            requests.Request("GET", url, params=params, headers=headers)
-        )
+        prepared: requests.PreparedRequest | None = None
         try:
+            prepared = self.session.prepare_request(
+                requests.Request("GET", url, params=params, headers=headers)
+            )
             return self.session.send(
                 prepared,
                 timeout=timeout,
@@ -94,6 +93,10 @@ class Transport:
             raise APIConnectionError(
                 f"GET {_path(url)} failed: {_reason(exc)}", request=prepared
             ) from exc
+        except ValueError as exc:  # requests parses a Location header even unfollowed
+            raise APIConnectionError(
+                f"GET {_path(url)} failed: malformed answer: {exc}", request=prepared
+            ) from exc
 
     def _environment_settings(
         self, url: str, target: tuple[str, str, int | None]
@@ -105,6 +108,19 @@ class Transport:
                 self.session.merge_environment_settings(url, {}, None, None, None)
             )
         return self._environment[target]
+
+
+def _redirect_target(current: str, location: str) -> str:
+    """The absolute URL a redirect leads to, if it is a valid http(s) URL."""
+    try:
+        url = urljoin(current, location)
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port validates it
+    except ValueError:
+        raise APIConnectionError(f"redirected to an invalid URL: {location}") from None
+    if parts.scheme.lower() not in {"http", "https"}:
+        raise APIConnectionError(f"redirected to a URL that is not http(s): {url}")
+    return url
 
 
 def _path(url: str) -> str:
