@@ -37,6 +37,7 @@ from ._credentials import (
     resolve_api_key,
 )
 from ._errors import (
+    APIConnectionError,
     APIError,
     ConfigurationError,
     RateLimitError,
@@ -371,13 +372,17 @@ class BrowseClient:
     def _send(self, call: _Call, token: str) -> requests.Response:
         call.sent_tokens.append(token)
         started = time.perf_counter()
-        response = self._transport.get(
-            self._base_url + call.path,
-            call.params,
-            {"Accept": "application/json", "User-Agent": USER_AGENT},
-            {"x-api-key": self._api_key, "Authorization": f"Bearer {token}"},
-            self._timeout,
-        )
+        try:
+            response = self._transport.get(
+                self._base_url + call.path,
+                call.params,
+                {"Accept": "application/json", "User-Agent": USER_AGENT},
+                {"x-api-key": self._api_key, "Authorization": f"Bearer {token}"},
+                self._timeout,
+            )
+        except APIConnectionError as exc:
+            logger.debug("%s %s -> %s", call, call.params, exc)
+            raise
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d in %.1f ms",

@@ -83,7 +83,7 @@ class Transport:
                 prepared,
                 timeout=timeout,
                 allow_redirects=False,
-                **self._environment_settings(prepared.url or url, target),
+                **{**self._environment_settings(prepared.url or url, target), "stream": False},
             )
         except requests.Timeout as exc:
             raise APITimeoutError(
