@@ -1,0 +1,33 @@
+"""A local Amazon Music Browse API for tests, demos and development.
+
+`SandboxServer` is a real HTTP server on 127.0.0.1 that speaks the documented Browse API
+(envelope, ``pageInfo``/``edges``, error objects, the Login with Amazon token exchange)
+over a deterministic catalog, with optional latency, 429 and 5xx answers::
+
+    from amazon_music_browse.sandbox import SandboxServer
+
+    with SandboxServer() as sandbox:
+        client = sandbox.client()
+        print(client.get_top_tracks(limit=5).items)
+
+From a shell: ``python -m amazon_music_browse.sandbox --port 8765``. In pytest: the
+``amazon_music_sandbox`` fixture (installed with the package).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._server import SandboxServer
+
+__all__ = ["SandboxServer"]
+
+
+def __getattr__(name: str) -> object:
+    # Imported on first use: the pytest plugin below this package loads in every test run.
+    if name == "SandboxServer":
+        from ._server import SandboxServer
+
+        return SandboxServer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

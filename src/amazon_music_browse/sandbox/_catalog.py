@@ -1,0 +1,470 @@
+"""The sandbox's deterministic catalog: the Browse page's examples plus generated items.
+
+Everything derives from the seed through ``random.Random`` seeded with strings and keyed
+BLAKE2 hashes, never ``hash()``, so a seed gives the same catalog on every machine and
+Python version. Collections are built on first use and cached: starting a sandbox costs
+nothing, and asking for one category never builds the others.
+
+Generated ASINs are a keyed permutation of (collection, position), so they are unique
+across the whole catalog without any shared state between lazily built collections, and
+they start with ``B0C``..``B0Z`` so they never collide with the documented ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Final
+
+__all__ = ["CATEGORY_COLLECTIONS", "DEFAULT_SIZES", "MAX_SIZE", "TOP_COLLECTIONS", "Catalog"]
+
+Node = dict[str, Any]
+
+TOP_COLLECTIONS: Final = ("topTracks", "topPlaylists", "newPodcastEpisodes", "browseCategories")
+CATEGORY_COLLECTIONS: Final = ("albums", "playlists", "tracks")
+DEFAULT_SIZES: Final[Mapping[str, int]] = MappingProxyType(
+    {
+        "topTracks": 75,
+        "topPlaylists": 320,
+        "newPodcastEpisodes": 310,
+        "browseCategories": 230,
+        "albums": 320,
+        "playlists": 310,
+        "tracks": 340,
+    }
+)
+MAX_SIZE: Final = 100_000
+
+_SALT: Final = "amazon-music-browse-sandbox"
+_WEB: Final = "https://music.amazon.com"
+_BASE36: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_BASE62: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_IMAGE_CHARS: Final = _BASE62 + "+-"
+# ASIN suffixes are 8 base-36 digits whose first digit is C..Z: 24 * 36**7 values,
+# permuted by a Feistel network over (high, low) halves of sizes 24 * 36**3 and 36**4.
+_ASIN_OFFSET: Final = 12 * 36**7
+_HIGH: Final = 24 * 36**3
+_LOW: Final = 36**4
+# Each collection owns an even namespace of 2**17 > MAX_SIZE positions; the odd one after
+# it holds the ids of the albums that its tracks link to.
+_INDEX_BITS: Final = 17
+_TRACKS_PER_ALBUM: Final = 3
+
+
+def _image(name: str, width: int, height: int) -> Node:
+    return {
+        "url": f"https://m.media-amazon.com/images/I/{name}.jpg",
+        "width": width,
+        "height": height,
+    }
+
+
+# --- The Browse page's example nodes, with the archive's host rewritten. -----------------
+
+_DOC_TOP_TRACKS: Final[tuple[Node, ...]] = (
+    {
+        "id": "B0785GTW4T",
+        "title": "Beggin' [Explicit]",
+        "url": f"{_WEB}/albums/B077XF8X4W/?trackAsin=B0785GTW4T",
+    },
+    {
+        "id": "B08ZCM5758",
+        "title": "Heat Waves",
+        "url": f"{_WEB}/albums/B08ZCTL3QB/?trackAsin=B08ZCM5758",
+    },
+)
+_DOC_TOP_PLAYLISTS: Final[tuple[Node, ...]] = (
+    {
+        "id": "B00J9PVXBM",
+        "title": "Happy Modern Pop",
+        "url": f"{_WEB}/playlists/B00J9PVXBM",
+        "duration": 4893,
+        "images": [_image("71JmZ24jF4L", 2560, 1280)],
+        "trackCount": 25,
+    },
+    {
+        "id": "B0B2239T2L",
+        "title": "Pride Hits",
+        "url": f"{_WEB}/playlists/B0B2239T2L",
+        "duration": 22860,
+        "images": [_image("51p-JxIHgtL", 500, 500)],
+        "trackCount": 115,
+    },
+)
+_DOC_EPISODES: Final[tuple[Node, ...]] = (
+    {
+        "id": "0c1dc966-2345-4530-b388-e33bc06f4401",
+        "title": "MURDERED: Billy Stafford",
+        "url": f"{_WEB}/podcasts/d6e/episodes/Crime-JunkieMURDERED: Billy Stafford",
+    },
+    {
+        "id": "17d202dc-7d25-4ebf-af62-850e79024486",
+        "title": "Full Body Chills IS BACK!",
+        "url": f"{_WEB}/podcasts/946e/episodes/Crime-JunkieFull Body Chills IS BACK!",
+    },
+)
+# Technoid and Latin Urban sit at positions 2 and 3, so their edge cursors read
+# "2:cpdRsfJP" and "3:vx0YEGc1" exactly as in the documented example.
+_DOC_CATEGORIES: Final[tuple[tuple[str, str], ...]] = (
+    ("2iB4IU25", "Heavy Metal"),
+    ("hZiJ3FwS", "Rock"),
+    ("cpdRsfJP", "Technoid"),
+    ("vx0YEGc1", "Latin Urban"),
+    ("E9UEPoEH", "Sacred Steel"),
+)
+_DOC_CATEGORY_ITEMS: Final[Mapping[tuple[str, str], tuple[Node, ...]]] = {
+    ("E9UEPoEH", "albums"): (
+        {"id": "B003R490PW", "title": "We Walk This Road", "url": f"{_WEB}/albums/B003R490PW"},
+        {"id": "B00DRA5QC2", "title": "Lickety Split", "url": f"{_WEB}/albums/B00DRA5QC2"},
+    ),
+    ("hZiJ3FwS", "playlists"): (
+        {
+            "id": "B00KO8YSNS",
+            "title": "50 Great '80s Songs",
+            "url": f"{_WEB}/playlists/B00KO8YSNS",
+            "duration": 12456,
+            "images": [_image("71VfjyvQ+pL", 2560, 1280)],
+            "trackCount": 50,
+        },
+        {
+            "id": "B00KNI5EVO",
+            "title": "REDISCOVER THE '90s: Alternative",
+            "url": f"{_WEB}/playlists/B00KNI5EVO",
+            "duration": 24389,
+            "images": [_image("51+VJ8i9qML", 500, 500)],
+            "trackCount": 100,
+        },
+    ),
+    ("E9UEPoEH", "tracks"): (
+        {
+            "id": "B07PPVYNQZ",
+            "title": "Baptise Me",
+            "url": f"{_WEB}/albums/B07PMV5LV8/?trackAsin=B07PPVYNQZ",
+        },
+        {
+            "id": "B00DRA5QX6",
+            "title": "Amped Up",
+            "url": f"{_WEB}/albums/B00DRA5QC2/?trackAsin=B00DRA5QX6",
+        },
+    ),
+}
+
+# --- Word lists for generated items (all names are made up). -----------------------------
+
+_GENRES: Final = (
+    "Pop", "Jazz", "Blues", "Classical", "Country", "Hip-Hop", "Reggae", "K-Pop", "Ambient",
+    "R&B", "Soul", "Funk", "Disco", "House", "Techno", "Trance", "Drum & Bass", "Dubstep",
+    "Electronic", "Folk", "Americana", "Bluegrass", "Gospel", "Punk", "Indie Rock",
+    "Alternative", "Grunge", "Emo", "Metalcore", "Death Metal", "Thrash Metal", "Latin Pop",
+    "Reggaeton", "Salsa", "Bachata", "Cumbia", "Afrobeats", "Dancehall", "Ska", "Lo-Fi",
+    "Soundtracks", "Opera", "Baroque", "Swing", "Bebop", "Smooth Jazz", "Trap", "J-Pop",
+    "Bossa Nova", "Flamenco", "Celtic", "New Age", "Synthwave", "Shoegaze", "Chillout",
+    "Singer-Songwriter", "Soft Rock", "Hard Rock", "Garage Rock", "Psychedelic Rock",
+    "New Wave", "Post-Punk", "Industrial", "Tango", "Fado", "Zydeco", "Highlife", "Bhangra",
+)  # fmt: skip
+_GENRE_PREFIXES: Final = (
+    "Classic", "Modern", "Indie", "Acoustic", "Progressive", "Experimental", "Vintage",
+    "Contemporary", "Instrumental", "Underground", "Traditional", "Latin", "Nordic", "Tropical",
+)  # fmt: skip
+_ADJECTIVES: Final = (
+    "Golden", "Electric", "Midnight", "Neon", "Silent", "Wild", "Broken", "Endless", "Crimson",
+    "Velvet", "Burning", "Frozen", "Hidden", "Lonely", "Restless", "Shining", "Wicked", "Sweet",
+    "Distant", "Falling", "Hollow", "Bright", "Savage", "Gentle", "Lucky", "Fading", "Rising",
+    "Secret", "Summer", "Paper",
+)  # fmt: skip
+_NOUNS: Final = (
+    "Heart", "Highway", "River", "Fire", "Dream", "City", "Night", "Sky", "Ocean", "Shadow",
+    "Thunder", "Echo", "Mirror", "Garden", "Storm", "Horizon", "Light", "Rain", "Moon", "Road",
+    "Diamond", "Paradise", "Season", "Signal", "Kingdom", "Fever", "Wave", "Memory", "Machine",
+    "Satellite",
+)  # fmt: skip
+_ARTISTS: Final = (
+    "The Velvet Owls", "Nova Reyes", "Kid Atlas", "Luna Park", "The Midnight Choir",
+    "Jasper Cole", "Ivy & The Wolves", "DJ Solstice", "Marisol Vega", "The Copper Kings",
+    "Echo Harbor", "Sierra Quinn", "Blue Static", "Mateo Cruz", "The Hollow Pines", "Aria Bloom",
+    "Neon Tigers", "Otis Gray", "Lila Monroe", "Rust & Rivers",
+)  # fmt: skip
+_SHOWS: Final = (
+    "Crime Junkie", "The Quiet Hour", "Deep Cuts Radio", "Tiny Histories", "The Weekly Mixtape",
+    "Science on Tap", "Night Owl Stories", "Founders & Failures", "The Long Run",
+    "Kitchen Table Talks",
+)  # fmt: skip
+_ACTIVITIES: Final = (
+    "Focus", "Running", "Road Trips", "Cooking", "Sleep", "Studying", "the Weekend", "Rainy Days",
+)  # fmt: skip
+_DECADES: Final = ("60", "70", "80", "90", "00", "10")
+_TRACK_TITLES: Final = (
+    "{adj} {noun}",
+    "{adj} {noun}",
+    "{noun} of the {noun2}",
+    "{adj} {noun} (feat. {artist})",
+    "{adj} {noun} [Explicit]",
+    "{noun}s",
+    "{adj} {noun} (Remastered)",
+)
+_ALBUM_TITLES: Final = (
+    "{adj} {noun}",
+    "The {adj} {noun}",
+    "{noun}s",
+    "{noun} & {noun2}",
+    "{adj} {noun} (Deluxe Edition)",
+    "Live at the {noun}",
+)
+_PLAYLIST_TITLES: Final = (
+    "{genre} Essentials",
+    "Top {genre}",
+    "{genre} Hits",
+    "Fresh {genre}",
+    "{genre} Deep Cuts",
+    "'{decade}s {genre}",
+    "{genre} for {activity}",
+    "{adj} {genre}",
+    "50 Great {genre} Songs",
+    "Rediscover {genre}",
+)
+_EPISODE_TITLES: Final = (
+    "Episode {n}: The {adj} {noun}",
+    "The {adj} {noun}",
+    "{adj} {noun}s, Explained",
+    "Inside the {noun}",
+    "Q&A: {adj} {noun}s",
+)
+_IMAGE_SIZES: Final = ((2560, 1280), (500, 500), (1800, 1800))
+
+
+def resolve_sizes(sizes: Mapping[str, int] | None) -> dict[str, int]:
+    """Return the collection sizes: the defaults, overridden by ``sizes``.
+
+    Raises:
+        ValueError: a key is not a collection name, or a size is outside 0..MAX_SIZE.
+        TypeError: a size is not an int.
+    """
+    resolved = dict(DEFAULT_SIZES)
+    for key, size in (sizes or {}).items():
+        if key not in DEFAULT_SIZES:
+            expected = ", ".join(DEFAULT_SIZES)
+            raise ValueError(
+                f"catalog_sizes: unknown collection {key!r}; expected one of {expected}"
+            )
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise TypeError(f"catalog_sizes[{key!r}] must be an int, not {type(size).__name__}")
+        if not 0 <= size <= MAX_SIZE:
+            raise ValueError(f"catalog_sizes[{key!r}] must be from 0 to {MAX_SIZE}, got {size}")
+        resolved[key] = size
+    return resolved
+
+
+class Catalog:
+    """The items the sandbox serves; the same seed and sizes give the same catalog.
+
+    Args:
+        seed: Drives every generated id, title and number.
+        sizes: Item counts overriding `DEFAULT_SIZES` (documented items included); the
+            keys ``albums``, ``playlists`` and ``tracks`` apply to every category.
+    """
+
+    def __init__(self, seed: int = 0, sizes: Mapping[str, int] | None = None) -> None:
+        self.seed = seed
+        self.sizes = resolve_sizes(sizes)
+        self._id_key = hashlib.sha256(f"{_SALT}/{seed}/ids".encode()).digest()
+        self._cache: dict[tuple[str, str], list[Node]] = {}
+        self._categories: dict[str, tuple[int, str]] | None = None
+        self._lock = threading.Lock()
+
+    def collection(self, key: str) -> list[Node]:
+        """Return a top-level collection (one of `TOP_COLLECTIONS`), in page order."""
+        builders: dict[str, Callable[[], list[Node]]] = {
+            "topTracks": self._top_tracks,
+            "topPlaylists": self._top_playlists,
+            "newPodcastEpisodes": self._episodes,
+            "browseCategories": self._category_list,
+        }
+        return self._cached(key, "", builders[key])
+
+    def category(self, category_id: str) -> Node | None:
+        """Return the full Category object for an exact id, or None when there is none."""
+        found = self._category_index().get(category_id)
+        if found is None:
+            return None
+        return {
+            "id": category_id,
+            "name": found[1],
+            "url": f"{_WEB}/genres/{category_id}",
+            "categoryType": "GENRE",
+        }
+
+    def category_collection(self, category_id: str, key: str) -> list[Node]:
+        """Return a category's ``albums``, ``playlists`` or ``tracks``, in page order.
+
+        Raises:
+            KeyError: no category has this id.
+        """
+        position, name = self._category_index()[category_id]
+        return self._cached(
+            key, category_id, lambda: self._category_items(position, category_id, name, key)
+        )
+
+    # --- caching and seeded helpers --------------------------------------------------------
+
+    def _cached(self, key: str, scope: str, build: Callable[[], list[Node]]) -> list[Node]:
+        with self._lock:
+            nodes = self._cache.get((key, scope))
+            if nodes is None:
+                nodes = self._cache[(key, scope)] = build()
+            return nodes
+
+    def _category_index(self) -> dict[str, tuple[int, str]]:
+        if self._categories is None:
+            nodes = self.collection("browseCategories")
+            self._categories = {node["id"]: (i, node["name"]) for i, node in enumerate(nodes)}
+        return self._categories
+
+    def _rng(self, name: str) -> random.Random:
+        return random.Random(f"{_SALT}/{self.seed}/{name}")
+
+    def _asin(self, namespace: int, position: int) -> str:
+        """Return the generated ASIN for a position in a namespace (a collection)."""
+        value = _ASIN_OFFSET + self._permute(namespace << _INDEX_BITS | position)
+        digits = []
+        for _ in range(8):
+            value, digit = divmod(value, 36)
+            digits.append(_BASE36[digit])
+        return "B0" + "".join(reversed(digits))
+
+    def _permute(self, value: int) -> int:
+        """Map 0..24*36**7-1 onto itself, one to one, scrambled by the seed's key."""
+        high, low = divmod(value, _LOW)
+        for round_ in range(4):
+            if round_ % 2:
+                low = (low + self._round(round_, high)) % _LOW
+            else:
+                high = (high + self._round(round_, low)) % _HIGH
+        return high * _LOW + low
+
+    def _round(self, round_: int, value: int) -> int:
+        digest = hashlib.blake2b(f"{round_}:{value}".encode(), key=self._id_key, digest_size=8)
+        return int.from_bytes(digest.digest(), "big")
+
+    # --- builders ---------------------------------------------------------------------------
+
+    def _top_tracks(self) -> list[Node]:
+        return self._fill(_DOC_TOP_TRACKS, self.sizes["topTracks"], "topTracks", self._tracks, 0)
+
+    def _top_playlists(self) -> list[Node]:
+        size = self.sizes["topPlaylists"]
+        return self._fill(_DOC_TOP_PLAYLISTS, size, "topPlaylists", self._playlists, 2)
+
+    def _category_items(self, position: int, category_id: str, genre: str, key: str) -> list[Node]:
+        documented = _DOC_CATEGORY_ITEMS.get((category_id, key), ())
+        namespace = 4 + 2 * (len(CATEGORY_COLLECTIONS) * position + CATEGORY_COLLECTIONS.index(key))
+        make = {"albums": self._albums, "playlists": self._playlists, "tracks": self._tracks}[key]
+        rng_name = f"category/{category_id}/{key}"
+        return self._fill(documented, self.sizes[key], rng_name, make, namespace, genre)
+
+    def _fill(
+        self,
+        documented: tuple[Node, ...],
+        size: int,
+        rng_name: str,
+        make: Callable[[random.Random, int, int, str | None], Node],
+        namespace: int,
+        genre: str | None = None,
+    ) -> list[Node]:
+        """Return ``size`` nodes: the documented ones first, then generated ones."""
+        rng = self._rng(rng_name)
+        generated = (make(rng, namespace, i, genre) for i in range(size - len(documented)))
+        return [*documented[:size], *generated]
+
+    def _tracks(self, rng: random.Random, namespace: int, i: int, genre: str | None) -> Node:
+        track_id = self._asin(namespace, i)
+        album_id = self._asin(namespace + 1, i // _TRACKS_PER_ALBUM)
+        return {
+            "id": track_id,
+            "title": _title(rng, _TRACK_TITLES),
+            "url": f"{_WEB}/albums/{album_id}/?trackAsin={track_id}",
+        }
+
+    def _albums(self, rng: random.Random, namespace: int, i: int, genre: str | None) -> Node:
+        album_id = self._asin(namespace, i)
+        return {
+            "id": album_id,
+            "title": _title(rng, _ALBUM_TITLES),
+            "url": f"{_WEB}/albums/{album_id}",
+        }
+
+    def _playlists(self, rng: random.Random, namespace: int, i: int, genre: str | None) -> Node:
+        playlist_id = self._asin(namespace, i)
+        title = _title(rng, _PLAYLIST_TITLES, genre=genre or rng.choice(_GENRES))
+        track_count = rng.randint(10, 150)
+        width, height = rng.choice(_IMAGE_SIZES)
+        image_name = rng.choice("56789") + "1" + "".join(rng.choices(_IMAGE_CHARS, k=8)) + "L"
+        return {
+            "id": playlist_id,
+            "title": title,
+            "url": f"{_WEB}/playlists/{playlist_id}",
+            "duration": track_count * rng.randint(170, 260),
+            "images": [_image(image_name, width, height)],
+            "trackCount": track_count,
+        }
+
+    def _episodes(self) -> list[Node]:
+        rng = self._rng("newPodcastEpisodes")
+        shows = [(name, _uuid(rng)) for name in _SHOWS]
+        nodes = list(_DOC_EPISODES[: self.sizes["newPodcastEpisodes"]])
+        for _ in range(self.sizes["newPodcastEpisodes"] - len(nodes)):
+            show, show_id = rng.choice(shows)
+            episode_id = _uuid(rng)
+            nodes.append(
+                {
+                    "id": episode_id,
+                    "title": f"{show}: {_title(rng, _EPISODE_TITLES)}",
+                    "url": f"{_WEB}/podcasts/{show_id}/episodes/{episode_id}",
+                }
+            )
+        return nodes
+
+    def _category_list(self) -> list[Node]:
+        rng = self._rng("browseCategories")
+        documented_names = {name for _, name in _DOC_CATEGORIES}
+        genres = [genre for genre in _GENRES if genre not in documented_names]
+        rng.shuffle(genres)
+        blends = [
+            f"{prefix} {genre}"
+            for prefix in _GENRE_PREFIXES
+            for genre in _GENRES
+            if prefix.lower() not in genre.lower()
+        ]
+        rng.shuffle(blends)
+        names = genres + blends
+        size = self.sizes["browseCategories"]
+        nodes = [{"id": cid, "name": name} for cid, name in _DOC_CATEGORIES[:size]]
+        seen = {cid for cid, _ in _DOC_CATEGORIES}
+        while len(nodes) < size:
+            category_id = "".join(rng.choices(_BASE62, k=8))
+            if category_id not in seen:
+                seen.add(category_id)
+                generated = len(nodes) - len(_DOC_CATEGORIES)
+                nodes.append({"id": category_id, "name": names[generated % len(names)]})
+        return nodes
+
+
+def _title(rng: random.Random, templates: tuple[str, ...], **extra: str) -> str:
+    """Fill a random template; always draws the same number of values from ``rng``."""
+    return rng.choice(templates).format(
+        adj=rng.choice(_ADJECTIVES),
+        noun=rng.choice(_NOUNS),
+        noun2=rng.choice(_NOUNS),
+        artist=rng.choice(_ARTISTS),
+        activity=rng.choice(_ACTIVITIES),
+        decade=rng.choice(_DECADES),
+        n=rng.randint(1, 300),
+        **extra,
+    )
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))

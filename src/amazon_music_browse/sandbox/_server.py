@@ -1,0 +1,387 @@
+"""`SandboxServer`: the sandbox's WSGI app on a threaded loopback HTTP/1.1 server."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, Final, cast
+from wsgiref.headers import Headers
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
+
+from ._app import TOKEN_PATH, SandboxApp, SandboxConfig
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import WSGIApplication
+
+    from amazon_music_browse import BrowseClient, LoginWithAmazon
+
+__all__ = ["SandboxServer"]
+
+logger = logging.getLogger("amazon_music_browse.sandbox")
+
+_POLL_INTERVAL: Final = 0.05  # how often the accept loop looks for a shutdown request
+_IDLE_TIMEOUT: Final = 60.0  # an idle keep-alive connection is closed after this
+_MAX_BODY: Final = 1024 * 1024
+_THREAD_NAME: Final = "amazon-music-sandbox"
+
+
+class SandboxServer:
+    """A local HTTP server that speaks the documented Browse API over a fixed catalog.
+
+    ``with SandboxServer() as sandbox:`` starts it on a free port of 127.0.0.1 in a
+    background thread and stops it on exit; ``sandbox.client()`` is a `BrowseClient`
+    pointed at it. A ``seed`` fixes the catalog, the page tokens (which survive a restart)
+    and which requests of a sequence get an injected fault, on every machine.
+
+    Args:
+        host: Address to listen on.
+        port: Port to listen on; 0 picks a free one (read it back from ``port``/``url``).
+        api_key: The ``x-api-key`` value the API accepts.
+        access_token: The bearer token the API accepts, unless ``token_lifetime`` is set.
+        client_id: Login with Amazon client id accepted by ``POST /auth/o2/token``.
+        client_secret: Its client secret.
+        refresh_token: The refresh token it exchanges for access tokens.
+        latency: Seconds to wait before every API answer.
+        rate_limit_rate: Share of API requests answered 429 ``THROTTLED``.
+        server_error_rate: Share of API requests answered 503 ``DEPENDENCY`` and 500
+            ``INTERNAL``, alternately.
+        retry_after: ``Retry-After`` seconds sent with every injected 429 and 5xx.
+        token_lifetime: Lifetime in seconds of the tokens the token endpoint issues. When
+            set, ONLY issued tokens are accepted (the static ``access_token`` is refused),
+            so clients must refresh; when None, issued tokens live 3600 s and the static
+            ``access_token`` is accepted too.
+        seed: Drives the generated catalog, the page tokens and the injected faults.
+        catalog_sizes: Item counts per collection for larger (load tests) or smaller
+            catalogs, documented items included, e.g. ``{"topPlaylists": 10_000}``; keys:
+            ``topTracks``, ``topPlaylists``, ``newPodcastEpisodes``, ``browseCategories``,
+            and ``albums``, ``playlists``, ``tracks`` (for every category); at most 100,000.
+        clock: Monotonic seconds deciding token expiry; tests pass a fake one.
+
+    Raises:
+        TypeError: an argument has the wrong type.
+        ValueError: an argument is out of range.
+
+    Injected faults never touch the token endpoint. Every argument is also a read-only
+    attribute (``port`` becomes the bound port on `start`). Counters: `request_count`,
+    `token_requests`, `faults`.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        api_key: str = "sandbox-key",
+        access_token: str = "sandbox-token",
+        client_id: str = "sandbox-client",
+        client_secret: str = "sandbox-secret",
+        refresh_token: str = "sandbox-refresh",
+        latency: float = 0.0,
+        rate_limit_rate: float = 0.0,
+        server_error_rate: float = 0.0,
+        retry_after: int = 1,
+        token_lifetime: float | None = None,
+        seed: int = 0,
+        catalog_sizes: Mapping[str, int] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not isinstance(host, str) or not host:
+            raise TypeError(f"host must be a non-empty str, not {host!r}")
+        if isinstance(port, bool) or not isinstance(port, int):
+            raise TypeError(f"port must be an int, not {type(port).__name__}")
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be from 0 to 65535, got {port}")
+        self._config = SandboxConfig(
+            api_key=api_key,
+            access_token=access_token,
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            latency=latency,
+            rate_limit_rate=rate_limit_rate,
+            server_error_rate=server_error_rate,
+            retry_after=retry_after,
+            token_lifetime=token_lifetime,
+            seed=seed,
+            catalog_sizes=catalog_sizes,
+        )
+        self.host = host
+        self.port = port
+        self.api_key = api_key
+        self.access_token = access_token
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.refresh_token = refresh_token
+        self.latency = latency
+        self.rate_limit_rate = rate_limit_rate
+        self.server_error_rate = server_error_rate
+        self.retry_after = retry_after
+        self.token_lifetime = token_lifetime
+        self.seed = seed
+        self._stopping = threading.Event()
+        self._app = SandboxApp(self._config, clock=clock, sleep=self._stopping.wait)
+        self._lock = threading.Lock()
+        self._httpd: _ThreadingWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:54321``; the API paths hang off it.
+
+        Raises:
+            RuntimeError: the server has never been started (its port is not known yet).
+        """
+        if self.port == 0:
+            raise RuntimeError("the sandbox is not started: call start() or use `with`")
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    @property
+    def token_url(self) -> str:
+        """The Login with Amazon token endpoint of this sandbox."""
+        return self.url + TOKEN_PATH
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is accepting connections."""
+        return self._thread is not None
+
+    @property
+    def request_count(self) -> int:
+        """API requests received so far (the token endpoint's are not counted)."""
+        return self._app.request_count
+
+    @property
+    def token_requests(self) -> int:
+        """Requests received so far by the token endpoint."""
+        return self._app.token_requests
+
+    @property
+    def faults(self) -> dict[str, int]:
+        """Faults injected so far, by status: ``{"429": n, "500": n, "503": n}``."""
+        return self._app.faults
+
+    @property
+    def issued_tokens(self) -> dict[str, float]:
+        """Access tokens issued by the token endpoint, with their expiry on ``clock``."""
+        return self._app.issued_tokens
+
+    def start(self) -> SandboxServer:
+        """Start serving in a background daemon thread; a no-op when already running.
+
+        After `stop`, serves again on the same port.
+
+        Raises:
+            OSError: the address cannot be bound.
+        """
+        with self._lock:
+            if self._thread is not None:
+                return self
+            self._stopping.clear()
+            httpd = _ThreadingWSGIServer((self.host, self.port), self._app)
+            self.port = httpd.server_port
+            thread = threading.Thread(
+                target=httpd.serve_forever,
+                kwargs={"poll_interval": _POLL_INTERVAL},
+                name=f"{_THREAD_NAME}:{self.port}",
+                daemon=True,
+            )
+            thread.start()
+            self._httpd, self._thread = httpd, thread
+        logger.debug("sandbox listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close every connection and join every thread; idempotent."""
+        with self._lock:
+            httpd, thread = self._httpd, self._thread
+            if httpd is None or thread is None:
+                return
+            self._httpd = self._thread = None
+            self._stopping.set()  # ends any latency wait at once
+            httpd.shutdown()
+            thread.join()
+            httpd.close_connections()
+            httpd.server_close()
+        logger.debug("sandbox on port %d stopped", self.port)
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        url = self.url if self.port else None
+        return (
+            f"{type(self).__name__}(url={url!r}, running={self.running}, "
+            f"latency={self.latency!r}, rate_limit_rate={self.rate_limit_rate!r}, "
+            f"server_error_rate={self.server_error_rate!r}, retry_after={self.retry_after!r}, "
+            f"token_lifetime={self.token_lifetime!r}, seed={self.seed!r})"
+        )
+
+    def client(self, **options: Any) -> BrowseClient:
+        """Return a `BrowseClient` for this sandbox; ``options`` go to its constructor.
+
+        ``options`` may replace the defaults too: e.g. ``access_token=`` (pass
+        ``sandbox.login_with_amazon()`` when ``token_lifetime`` is set) or a wrong ``api_key``.
+        """
+        from amazon_music_browse import BrowseClient
+
+        defaults = {
+            "api_key": self.api_key,
+            "access_token": self.access_token,
+            "base_url": self.url,
+        }
+        return BrowseClient(**{**defaults, **options})
+
+    def login_with_amazon(self, **options: Any) -> LoginWithAmazon:
+        """Return a `LoginWithAmazon` token provider using this sandbox's token endpoint."""
+        from amazon_music_browse import LoginWithAmazon
+
+        return LoginWithAmazon(
+            self.client_id,
+            self.client_secret,
+            self.refresh_token,
+            token_url=self.token_url,
+            **options,
+        )
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    """One daemon thread per connection; `close_connections` ends and joins them all."""
+
+    daemon_threads = True
+    block_on_close = False  # connections are tracked and joined by close_connections
+
+    def __init__(self, address: tuple[str, int], app: WSGIApplication) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self._connections: dict[Any, threading.Thread] = {}
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _RequestHandler)
+        self.app = app
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind calls socket.getfqdn(), which can stall on DNS.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.socket.getsockname()[:2]
+        self.setup_environ()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name=f"{_THREAD_NAME}:{self.server_port}:connection",
+            daemon=True,
+        )
+        with self._connections_lock:
+            self._connections[request] = thread
+        thread.start()
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.pop(request, None)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Shut every open connection (idle keep-alive ones too) and join its thread."""
+        with self._connections_lock:
+            connections = list(self._connections.items())
+        for request, _ in connections:
+            with contextlib.suppress(OSError):
+                request.shutdown(socket.SHUT_RDWR)
+        for _, thread in connections:
+            thread.join(timeout=1.0)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.exception("sandbox: error while serving %s", client_address)
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """HTTP/1.1 with keep-alive, quiet (DEBUG log records instead of stderr lines)."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = -1  # buffer each answer and flush it in one go
+    timeout = _IDLE_TIMEOUT
+    server: _ThreadingWSGIServer
+
+    def handle(self) -> None:
+        try:
+            BaseHTTPRequestHandler.handle(self)  # handle_one_request until close_connection
+        except OSError:  # the client went away, or stop() shut the socket
+            self.close_connection = True
+
+    def handle_one_request(self) -> None:
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+        elif not self.raw_requestline:
+            self.close_connection = True
+        elif self.parse_request():
+            if self.request_version != "HTTP/1.1" or self.command == "HEAD":
+                self.close_connection = True  # no keep-alive for 1.0; HEAD gets a body
+            body = self._read_body()
+            if body is not None:
+                output = cast("IO[bytes]", self.wfile)
+                handler = _ServerHandler(
+                    io.BytesIO(body), output, self.get_stderr(), self.get_environ()
+                )
+                handler.request_handler = self
+                handler.run(self.server.app)
+        self.wfile.flush()
+
+    def handle_expect_100(self) -> bool:
+        accepted = super().handle_expect_100()
+        self.wfile.flush()  # the client waits for "100 Continue" before it sends the body
+        return accepted
+
+    def _read_body(self) -> bytes | None:
+        """Read the whole request body, so the next request on the connection starts clean."""
+        if "Transfer-Encoding" in self.headers:
+            self.send_error(HTTPStatus.NOT_IMPLEMENTED, "Transfer-Encoding is not supported")
+            return None
+        length = self.headers.get("Content-Length", "0")
+        if not (length.isascii() and length.isdigit()):
+            self.send_error(HTTPStatus.BAD_REQUEST, "Invalid Content-Length")
+            return None
+        if int(length) > _MAX_BODY:
+            self.send_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            return None
+        return self.rfile.read(int(length))
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+
+class _ServerHandler(ServerHandler):
+    """wsgiref's handler, speaking HTTP/1.1 and saying when it closes the connection."""
+
+    http_version = "1.1"
+    headers: Headers
+    request_handler: _RequestHandler
+
+    def cleanup_headers(self) -> None:
+        super().cleanup_headers()
+        if self.request_handler.close_connection:
+            self.headers["Connection"] = "close"
+
+    def log_exception(self, exc_info: OptExcInfo) -> None:
+        self.request_handler.close_connection = True
+        logger.error("sandbox: the WSGI application failed", exc_info=exc_info)

@@ -1,0 +1,503 @@
+"""The command line against the sandbox: every subcommand, both formats, errors, demo."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from amazon_music_browse import BrowseClient
+from amazon_music_browse._cli import COMMANDS, Command, main
+from amazon_music_browse.sandbox import SandboxServer
+
+HEAVY_METAL = "2iB4IU25"
+SACRED_STEEL = "E9UEPoEH"
+HEADERS = {
+    "top-tracks": ["ID", "TITLE"],
+    "top-playlists": ["ID", "TITLE", "DURATION", "TRACKS"],
+    "new-episodes": ["ID", "TITLE"],
+    "categories": ["ID", "NAME"],
+    "category": ["ID", "NAME", "TYPE"],
+    "category-albums": ["ID", "TITLE"],
+    "category-playlists": ["ID", "TITLE", "DURATION", "TRACKS"],
+    "category-tracks": ["ID", "TITLE"],
+}
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.out.splitlines()
+
+    def json(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.lines]
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def client(sandbox: SandboxServer) -> Iterator[BrowseClient]:
+    with sandbox.client() as browse_client:
+        yield browse_client
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``main(args)`` with its exit code and output, on a 120-column terminal."""
+    monkeypatch.setenv("COLUMNS", "120")
+
+    def run(*args: str) -> Run:
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> str:
+    """The sandbox's credentials in the environment; returns its URL for --base-url."""
+    monkeypatch.setenv("AMAZON_MUSIC_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("AMAZON_MUSIC_ACCESS_TOKEN", sandbox.access_token)
+    return sandbox.url
+
+
+def arguments(command: Command) -> list[str]:
+    return [command.name, HEAVY_METAL] if command.takes_id else [command.name]
+
+
+def expected_ids(client: BrowseClient, command: Command, limit: int | None) -> list[str]:
+    method = getattr(client, command.method)
+    ids = [HEAVY_METAL] if command.takes_id else []
+    if not command.is_list:
+        return [method(*ids).id]
+    return [item.id for item in method(*ids, limit=limit)]
+
+
+def assert_one_line_error(run: Run, code: int, *fragments: str) -> None:
+    assert run.code == code
+    assert run.out == ""
+    assert run.err.count("\n") == 1, run.err
+    assert run.err.startswith("error: ")
+    assert "Traceback" not in run.err
+    for fragment in fragments:
+        assert fragment in run.err
+
+
+# -- every subcommand, both formats -----------------------------------------------------
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: command.name)
+def test_every_subcommand_prints_json_lines(
+    cli: Any, client: BrowseClient, command: Command
+) -> None:
+    limit = ["--limit", "7"] if command.is_list else []
+    run = cli(*arguments(command), *limit, "--json", "--sandbox")
+    assert run.code == 0, run.err
+    documents = run.json()
+    assert [document["id"] for document in documents] == expected_ids(
+        client, command, 7 if command.is_list else None
+    )
+    if command.is_list:
+        assert len(documents) == 7
+        assert run.err.startswith("next cursor: ")
+    else:
+        category = client.get_category(HEAVY_METAL)
+        assert documents == [category.model_dump(by_alias=True, exclude_unset=True, mode="json")]
+        assert documents[0]["name"] == "Heavy Metal"
+        assert documents[0]["categoryType"] == "GENRE"
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: command.name)
+def test_every_subcommand_prints_a_table(cli: Any, client: BrowseClient, command: Command) -> None:
+    limit = ["--limit", "4"] if command.is_list else []
+    run = cli(*arguments(command), *limit, "--sandbox")
+    assert run.code == 0, run.err
+    assert run.err == ""
+    header, *rows = run.lines
+    assert header.split() == HEADERS[command.name]
+    ids = expected_ids(client, command, 4 if command.is_list else None)
+    if command.is_list:
+        *rows, footer = rows
+        assert footer.startswith("4 items · ")
+        assert "next cursor: " in footer
+    assert [row.split()[0] for row in rows] == ids
+
+
+def test_top_tracks_start_with_the_documented_tracks(cli: Any) -> None:
+    run = cli("top-tracks", "--json", "--sandbox")
+    assert run.code == 0
+    assert [track["id"] for track in run.json()[:2]] == ["B0785GTW4T", "B08ZCM5758"]
+    assert run.json()[0]["title"] == "Beggin' [Explicit]"
+
+
+def test_table_rows_hold_titles_and_playlist_durations(cli: Any, client: BrowseClient) -> None:
+    playlist = client.get_top_playlists(limit=1)[0]
+    run = cli("top-playlists", "--limit", "1", "--sandbox")
+    row = run.lines[1]
+    assert row.startswith(f"{playlist.id}  {playlist.title}")
+    assert playlist.duration is not None
+    hours, rest = divmod(playlist.duration, 3600)
+    assert f"{hours}:{rest // 60:02}:{rest % 60:02}" in row
+    assert row.endswith(str(playlist.track_count))
+
+
+def test_category_collections_name_their_category_in_the_footer(cli: Any) -> None:
+    run = cli("category-tracks", HEAVY_METAL, "--limit", "2", "--sandbox")
+    assert "category: Heavy Metal (2iB4IU25)" in run.lines[-1]
+
+
+def test_long_titles_are_cut_to_the_terminal_width(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "50")
+    run = cli("top-playlists", "--limit", "20", "--sandbox")
+    assert run.code == 0
+    table = run.lines[:-1]
+    assert all(len(line) <= 50 for line in table)
+    assert any(line.rstrip().endswith("…") or "… " in line for line in table)
+
+
+def test_the_cursor_of_a_page_leads_to_the_next(cli: Any, client: BrowseClient) -> None:
+    first = cli("top-playlists", "--limit", "5", "--json", "--sandbox")
+    cursor = first.err.removeprefix("next cursor: ").strip()
+    second = cli("top-playlists", "--limit", "5", "--cursor", cursor, "--json", "--sandbox")
+    both = [p["id"] for p in first.json() + second.json()]
+    assert both == [playlist.id for playlist in client.get_top_playlists(limit=10)]
+
+
+# -- pagination -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "ids"),
+    [
+        ("category-tracks", "get_category_tracks", [HEAVY_METAL]),
+        ("top-tracks", "get_top_tracks", []),
+        ("categories", "get_categories", []),
+    ],
+)
+def test_all_returns_every_item_once(
+    cli: Any, client: BrowseClient, name: str, method: str, ids: list[str]
+) -> None:
+    run = cli(name, *ids, "--all", "--json", "--sandbox")
+    assert run.code == 0
+    assert run.err == ""  # the end of the list: no next cursor
+    got = [item["id"] for item in run.json()]
+    expected = [item.id for item in client.paginate(getattr(client, method), *ids)]
+    assert got == expected
+    assert len(set(got)) == len(got) > 60
+
+
+def test_all_as_a_table_counts_items_and_pages(cli: Any, client: BrowseClient) -> None:
+    total = len(client.paginate(client.get_category_albums, HEAVY_METAL).to_list())
+    run = cli("category-albums", HEAVY_METAL, "--all", "--limit", "100", "--sandbox")
+    pages = -(-total // 100)
+    assert run.lines[-1].startswith(f"{total} items in {pages} pages · ")
+    assert run.lines[-1].endswith("end of list")
+    assert len(run.lines) == total + 2
+
+
+def test_max_items_stops_there_and_names_the_resume_cursor(cli: Any, client: BrowseClient) -> None:
+    run = cli("category-tracks", SACRED_STEEL, "--max-items", "130", "--json", "--sandbox")
+    assert run.code == 0
+    paginator = client.paginate(client.get_category_tracks, SACRED_STEEL, max_items=130)
+    assert [item["id"] for item in run.json()] == [track.id for track in paginator]
+    assert run.err == f"next cursor: {paginator.cursor}\n"
+    rest = cli(
+        "category-tracks",
+        SACRED_STEEL,
+        "--all",
+        "--cursor",
+        paginator.cursor,
+        "--json",
+        "--sandbox",
+    )
+    everything = client.paginate(client.get_category_tracks, SACRED_STEEL).to_list()
+    assert [item["id"] for item in run.json() + rest.json()] == [t.id for t in everything]
+
+
+def test_max_items_with_a_limit_as_the_page_size(cli: Any) -> None:
+    run = cli("new-episodes", "--max-items", "45", "--limit", "20", "--sandbox")
+    assert run.lines[-1].startswith("45 items in 3 pages · next cursor: ")
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["top-tracks", "--limit", "21"], ["--limit", "1 to 20"]),
+        (["top-tracks", "--limit", "0"], ["1 to 20"]),
+        (["category-tracks", HEAVY_METAL, "--limit", "101"], ["1 to 100"]),
+        (["top-playlists", "--limit", "many"], ["1 to 100", "got many"]),
+        (["top-tracks", "--max-items", "-3"], ["--max-items", ">= 1"]),
+        (["top-tracks", "--all", "--max-items", "5"], ["not allowed with"]),
+        (["top-tracks", "--cursor", ""], ["cursor"]),
+        (["category", " 2iB4IU25"], ["whitespace"]),
+        (["category", ".."], [".."]),
+        (["category"], ["ID"]),
+        (["no-such-command"], ["invalid choice"]),
+        ([], ["COMMAND"]),
+        (["top-tracks", "--timeout", "0"], ["timeout"]),
+        (["top-tracks", "--base-url", "http://127.0.0.1:1"], ["--sandbox", "--base-url"]),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(cli: Any, args: list[str], fragments: list[str]) -> None:
+    assert_one_line_error(cli(*args, "--sandbox"), 2, *fragments)
+
+
+def test_unknown_category_is_one_line_and_exit_1(cli: Any) -> None:
+    run = cli("category", "no-such-category", "--sandbox")
+    assert_one_line_error(run, 1, "error: 404 RESOURCE_NOT_FOUND: ")
+
+
+def test_unknown_category_collection_is_exit_1(cli: Any) -> None:
+    run = cli("category-albums", "no-such-category", "--all", "--json", "--sandbox")
+    assert_one_line_error(run, 1, "404 RESOURCE_NOT_FOUND")
+
+
+def test_missing_credentials_name_the_variables(cli: Any) -> None:
+    run = cli("top-tracks")
+    assert_one_line_error(run, 2, "AMAZON_MUSIC_API_KEY", "AMAZON_MUSIC_ACCESS_TOKEN", "--sandbox")
+
+
+def test_credentials_come_from_the_environment(cli: Any, credentials: str) -> None:
+    run = cli("top-tracks", "--limit", "2", "--json", "--base-url", credentials)
+    assert run.code == 0, run.err
+    assert [track["id"] for track in run.json()] == ["B0785GTW4T", "B08ZCM5758"]
+
+
+def test_a_refused_token_is_exit_1(
+    cli: Any, credentials: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMAZON_MUSIC_ACCESS_TOKEN", "not-the-token")
+    run = cli("top-tracks", "--base-url", credentials)
+    assert_one_line_error(run, 1, "error: 401 ")
+    assert "not-the-token" not in run.err
+
+
+def test_a_network_failure_is_exit_1(cli: Any, credentials: str) -> None:
+    run = cli("categories", "--base-url", "http://127.0.0.1:9", "--max-retries", "0")
+    assert_one_line_error(run, 1, "GET http://127.0.0.1:9/v1/browse/categories failed")
+
+
+def test_interrupted_is_exit_130(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupt(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("amazon_music_browse._cli.run_command", interrupt)
+    assert_one_line_error(cli("top-tracks", "--sandbox"), 130, "interrupted")
+
+
+# -- options --------------------------------------------------------------------------
+
+
+def test_options_go_before_or_after_the_subcommand(cli: Any) -> None:
+    before = cli("--sandbox", "top-tracks", "--limit", "3", "--json")
+    after = cli("top-tracks", "--limit", "3", "--json", "--sandbox")
+    assert before.code == after.code == 0
+    assert before.out == after.out
+
+
+def test_verbose_logs_requests_without_credentials(cli: Any, sandbox: SandboxServer) -> None:
+    run = cli("top-tracks", "--limit", "2", "--json", "--sandbox", "-vv")
+    assert run.code == 0
+    assert "sandbox listening at http://127.0.0.1:" in run.err
+    assert "GET /v1/browse/tracks/top" in run.err
+    assert sandbox.api_key not in run.err
+    assert sandbox.access_token not in run.err
+    assert len(run.json()) == 2
+
+
+def test_version_and_help(cli: Any) -> None:
+    version = cli("--version")
+    assert version.code == 0
+    assert version.out.startswith("amazon-music-browse 0.")
+    help_run = cli("--help")
+    assert help_run.code == 0
+    for command in COMMANDS:
+        assert command.name in help_run.out
+    assert "demo" in help_run.out
+    limit_help = cli("top-tracks", "--help")
+    assert "1 to 20" in limit_help.out
+
+
+# -- demo -----------------------------------------------------------------------------
+
+
+def test_demo_walks_through_every_endpoint(cli: Any) -> None:
+    run = cli("demo")
+    assert run.code == 0, run.err
+    first = run.lines[0]
+    assert "local sandbox at http://127.0.0.1:" in first
+    assert "AMAZON_MUSIC_API_KEY" in first
+    for command in COMMANDS:
+        assert f"client.{command.method}(" in run.out
+    for path in (
+        "GET /v1/browse/tracks/top?limit=3 -> 200",
+        "GET /v1/browse/playlists/top?limit=3 -> 200",
+        "GET /v1/browse/podcasts/episodes/new?limit=3 -> 200",
+        "GET /v1/browse/categories?limit=3 -> 200",
+        "GET /v1/browse/categories/2iB4IU25 -> 200",
+        "GET /v1/browse/categories/2iB4IU25/albums?limit=3 -> 200",
+        "GET /v1/browse/categories/2iB4IU25/playlists?limit=3 -> 200",
+        "GET /v1/browse/categories/2iB4IU25/tracks?limit=3 -> 200",
+    ):
+        assert path in run.out
+    assert "B0785GTW4T" in run.out
+    assert "Heavy Metal" in run.out
+    assert "page 1: 100 items, 100 so far" in run.out
+    assert "page 2: 100 items, 200 so far" in run.out
+    assert "page 3: 50 items, 250 so far" in run.out
+    assert "/tracks?limit=50&cursor=" in run.out
+    assert "250 items, 250 distinct ids" in run.out
+    assert "except NotFoundError: 404 RESOURCE_NOT_FOUND" in run.out
+    assert "except ValueError: limit must be from 1 to 20" in run.out
+    assert run.lines[-2].startswith("Done: 8 endpoints")
+
+
+def test_demo_uses_the_service_when_credentials_are_set(cli: Any, credentials: str) -> None:
+    run = cli("demo", "--base-url", credentials)
+    assert run.code == 0, run.err
+    assert run.lines[0].startswith(f"Amazon Music Browse API demo, on the service at {credentials}")
+    forced = cli("demo", "--sandbox")
+    assert "local sandbox" in forced.lines[0]
+    assert "(--sandbox)" in forced.lines[0]
+
+
+# -- real processes -------------------------------------------------------------------
+
+
+def _environment() -> dict[str, str]:
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("AMAZON_MUSIC_")
+    }
+    environment["COLUMNS"] = "100"
+    return environment
+
+
+def test_python_dash_m(sandbox: SandboxServer) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "amazon_music_browse",
+            "top-tracks",
+            "--limit",
+            "3",
+            "--json",
+            "--sandbox",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_environment(),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    ids = [json.loads(line)["id"] for line in result.stdout.splitlines()]
+    assert ids[:2] == ["B0785GTW4T", "B08ZCM5758"]
+    assert result.stderr.startswith("next cursor: ")
+
+
+def test_console_script() -> None:
+    script = Path(sysconfig.get_path("scripts")) / "amazon-music-browse"
+    assert script.exists(), script
+    result = subprocess.run(
+        [str(script), "category", HEAVY_METAL, "--sandbox"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_environment(),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].split() == ["ID", "NAME", "TYPE"]
+    assert result.stdout.splitlines()[1].split() == [HEAVY_METAL, "Heavy", "Metal", "GENRE"]
+
+
+def test_a_terminal_without_unicode_gets_replacement_characters() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "amazon_music_browse", "top-tracks", "--limit", "2", "--sandbox"],
+        capture_output=True,
+        env={**_environment(), "PYTHONIOENCODING": "ascii"},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith(b"2 items ? next cursor: ")
+
+
+def test_console_script_errors_without_a_traceback() -> None:
+    script = Path(sysconfig.get_path("scripts")) / "amazon-music-browse"
+    result = subprocess.run(
+        [str(script), "top-tracks"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_environment(),
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "AMAZON_MUSIC_ACCESS_TOKEN" in result.stderr or "AMAZON_MUSIC_API_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "lines_read"),
+    [
+        (["top-tracks", "--limit", "3", "--json"], 0),  # closed before the first flush
+        (["top-playlists", "--all", "--json"], 1),  # like `| head -1`: 80 kB, pipe holds 64
+    ],
+)
+def test_a_closed_pipe_exits_quietly(args: list[str], lines_read: int) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "amazon_music_browse", *args, "--sandbox"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_environment(),
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    read = [process.stdout.readline() for _ in range(lines_read)]
+    process.stdout.close()
+    error = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=60) == 141
+    assert error == b""
+    assert all(json.loads(line)["id"] for line in read)
+
+
+def test_importing_the_package_imports_neither_cli_nor_sandbox() -> None:
+    code = (
+        "import sys, amazon_music_browse; "
+        "print(sorted(m for m in sys.modules if m.startswith('amazon_music_browse.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded = ast.literal_eval(result.stdout)
+    assert "amazon_music_browse._cli" not in loaded
+    assert not [name for name in loaded if name.startswith("amazon_music_browse.sandbox")]
+    assert "amazon_music_browse._client" in loaded
