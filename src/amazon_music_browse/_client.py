@@ -281,6 +281,7 @@ class BrowseClient:
         max_pages: int | None = None,
         cursor: str | None = None,
         prefetch: bool = False,
+        progress: bool = False,
         **kwargs: Any,
     ) -> Paginator[ItemT]:
         """Walk every page of a list method, lazily.
@@ -294,10 +295,13 @@ class BrowseClient:
             max_pages: send at most this many requests.
             cursor: resume from a saved ``paginator.cursor``.
             prefetch: fetch the next page in the background while you work.
+            progress: show a ``tqdm`` progress bar while iterating (a widget in Jupyter);
+                needs ``pip install "amazon-music-browse[progress]"``.
             **kwargs: other keyword arguments for ``method``.
 
         Raises:
             TypeError, ValueError: bad arguments, found before any request is sent.
+            ImportError: ``progress=True`` without ``tqdm`` installed.
         """
         endpoint = _endpoint_of(method)
         if endpoint is None or endpoint.limits is None:
@@ -326,6 +330,7 @@ class BrowseClient:
             max_pages=max_pages,
             cursor=cursor,
             prefetch=prefetch,
+            progress=progress,
         )
 
     # -- the request pipeline -----------------------------------------------------------

@@ -13,6 +13,8 @@ from typing import Any, Generic, TypeVar, overload
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from . import _display
+
 __all__ = [
     "Album",
     "Category",
@@ -90,6 +92,10 @@ class Category(_APIModel):
 ItemT = TypeVar("ItemT", bound=BaseModel)
 
 
+def _is_model_class(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
 def _rebuild_generic(origin: Any, args: tuple[Any, ...], state: Any) -> Any:
     cls = origin[args if len(args) > 1 else args[0]]
     model = cls.__new__(cls)
@@ -131,6 +137,11 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
     ``for item in page``, ``len(page)``, ``page[0]`` and ``page.items`` work on the items;
     ``page.next_cursor`` is what to pass as ``cursor`` for the next page, or ``None``.
     On the category collection endpoints ``page.category`` is the category that wraps it.
+
+    ``repr(page)`` is one short line (type, item count, category, next cursor);
+    ``str(page)`` adds one line per item; in Jupyter a page shows as an HTML table, with
+    cover thumbnails where the items have images. ``page.to_dicts()`` gives plain rows,
+    e.g. for ``pandas.DataFrame(page.to_dicts())``. None of these sends a request.
     """
 
     page_info: PageInfo
@@ -167,6 +178,47 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
         if self.edges and self.edges[-1].cursor:
             return self.edges[-1].cursor
         return None
+
+    def to_dicts(self, *, by_alias: bool = False) -> list[dict[str, Any]]:
+        """The items as plain JSON-ready dicts, one per item, e.g. for ``pandas.DataFrame``.
+
+        Each row is ``item.model_dump(mode="json")``: every documented field (``None`` when
+        not sent) under its snake_case attribute name, plus any unknown field under the name
+        the service sent. Nothing is lost or flattened: a playlist's ``images`` stays a list
+        of ``{"url", "width", "height"}`` dicts (``row["images"][0]["url"]`` is the cover),
+        and ``Playlist.model_validate(row)`` gives the item back.
+
+        Args:
+            by_alias: use the API's camelCase names (``trackCount``) instead.
+        """
+        return [edge.node.model_dump(mode="json", by_alias=by_alias) for edge in self.edges]
+
+    def __repr__(self) -> str:
+        """``ResponseCollection[Track](3 items, next_cursor='…')``: short, whatever the size."""
+        count = len(self.edges)
+        parts = [f"{count} item{'' if count == 1 else 's'}"]
+        if self.category is not None:
+            parts.append(f"category={self.category.id!r}")
+        parts.append(f"next_cursor={self.next_cursor!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def __str__(self) -> str:
+        """The ``repr`` line, then one line per item (id and title or name), capped."""
+        lines = [repr(self), *(f"  {line}" for line in _display.item_lines(self.items))]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """An HTML table of the items for Jupyter (escaped; no request is sent)."""
+        count = len(self.edges)
+        caption = [f"{type(self).__name__}: {count} item{'' if count == 1 else 's'}"]
+        if self.category is not None:
+            name = f" {self.category.name}" if self.category.name else ""
+            caption.append(f"category{name} ({self.category.id})")
+        cursor = self.next_cursor
+        caption.append("last page" if cursor is None else f"next_cursor {cursor!r}")
+        args = type(self).__pydantic_generic_metadata__["args"]
+        item_type = args[0] if args and _is_model_class(args[0]) else None
+        return _display.table_html(self.items, caption=" · ".join(caption), item_type=item_type)
 
     def __iter__(self) -> Iterator[ItemT]:  # type: ignore[override]
         """Iterate over the items (not the fields, as a plain pydantic model would)."""

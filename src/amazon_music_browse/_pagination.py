@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import contextlib
+import importlib
+import importlib.util
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from . import _display
 from ._arguments import check_count, check_cursor, check_limit
 from ._constants import MAX_EMPTY_PAGES
 from ._errors import PaginationError
@@ -21,6 +25,25 @@ FetchPage = Callable[[int | None, str | None], ResponseCollection[ItemT]]
 """``fetch_page(limit, cursor)``: one page of at most ``limit`` items after ``cursor``."""
 
 _NO_LIMIT = 2**63
+
+_PROGRESS_HINT: Final = 'pip install "amazon-music-browse[progress]"'
+_NO_TQDM: Final = f"progress=True needs tqdm, which is not installed: {_PROGRESS_HINT}"
+
+
+def _tqdm_is_installed() -> bool:
+    try:
+        return importlib.util.find_spec("tqdm") is not None
+    except ValueError:  # imported already, without a spec (a stand-in module)
+        return True
+
+
+def _progress_bar(total: int | None) -> Any:
+    """A new ``tqdm.auto`` bar counting items (imported here, on first use)."""
+    try:
+        auto = importlib.import_module("tqdm.auto")
+    except ImportError as exc:
+        raise ImportError(_NO_TQDM, name="tqdm") from exc
+    return auto.tqdm(total=total, unit="item")
 
 
 class Paginator(Generic[ItemT]):
@@ -40,9 +63,15 @@ class Paginator(Generic[ItemT]):
         cursor: start after this cursor (resume a previous run with its ``cursor``).
         prefetch: fetch the next page on a background thread while the caller works
             through the current one.
+        progress: show a ``tqdm.auto`` progress bar while iterating (a Jupyter widget
+            where ``ipywidgets`` is installed), advanced by each page's item count; its
+            total is ``max_items`` when given. Needs the ``progress`` extra:
+            ``pip install "amazon-music-browse[progress]"``.
 
     Raises:
         TypeError, ValueError: an argument is of the wrong type or out of bounds.
+        ImportError: ``progress=True`` and ``tqdm`` is not installed (the message says
+            how to install it).
     """
 
     def __init__(
@@ -56,6 +85,7 @@ class Paginator(Generic[ItemT]):
         max_pages: int | None = None,
         cursor: str | None = None,
         prefetch: bool = False,
+        progress: bool = False,
     ) -> None:
         if not callable(fetch_page):
             raise TypeError(f"fetch_page must be callable, not {type(fetch_page).__name__}")
@@ -68,7 +98,12 @@ class Paginator(Generic[ItemT]):
         self.max_pages = check_count(max_pages, name="max_pages")
         self.start_cursor = check_cursor(cursor)
         self.prefetch = bool(prefetch)
+        self.progress = bool(progress)
+        if self.progress and not _tqdm_is_installed():
+            raise ImportError(_NO_TQDM, name="tqdm")
         self._cursor = self.start_cursor
+        self._received = (0, 0)  # pages, items handed over by the latest iteration
+        self._state = "not started"
 
     @property
     def cursor(self) -> str | None:
@@ -83,26 +118,74 @@ class Paginator(Generic[ItemT]):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(page_size={self.page_size!r}, max_items={self.max_items!r}, "
-            f"max_pages={self.max_pages!r}, cursor={self._cursor!r}, prefetch={self.prefetch!r})"
+            f"max_pages={self.max_pages!r}, cursor={self._cursor!r}, prefetch={self.prefetch!r}, "
+            f"progress={self.progress!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        """Its settings and state as an HTML table for Jupyter; no request is sent."""
+        pages, items = self._received
+        state = self._state
+        if state != "not started":
+            state += f": {pages} page{'' if pages == 1 else 's'}, {items} items received"
+        return _display.settings_html(
+            f"{type(self).__name__} · {state}",
+            [
+                ("page_size", self.page_size),
+                ("max_items", self.max_items),
+                ("max_pages", self.max_pages),
+                ("start cursor", self.start_cursor),
+                ("prefetch", self.prefetch),
+                ("progress", self.progress),
+                ("cursor (resume here)", self._cursor),
+            ],
         )
 
     def pages(self) -> Iterator[ResponseCollection[ItemT]]:
         """Iterate over whole pages (a page's items are cut to ``max_items`` if needed)."""
-        for page, next_cursor in self._walk():
+        for page, next_cursor in self._tracked_walk():
             self._cursor = next_cursor
+            self._count(page)
             yield page
 
     def __iter__(self) -> Iterator[ItemT]:
         """Iterate over items, across pages."""
-        for page, next_cursor in self._walk():
+        for page, next_cursor in self._tracked_walk():
             yield from page.items
             self._cursor = next_cursor
+            self._count(page)
 
     def to_list(self) -> list[ItemT]:
         """Every item, in one list: all in memory at once, by the caller's choice."""
         return list(self)
 
-    def _walk(self) -> Iterator[tuple[ResponseCollection[ItemT], str | None]]:
+    def _count(self, page: ResponseCollection[ItemT]) -> None:
+        pages, items = self._received
+        self._received = (pages + 1, items + len(page.edges))
+
+    def _tracked_walk(self) -> Iterator[tuple[ResponseCollection[ItemT], str | None]]:
+        """:meth:`_walk`, keeping the state shown in the HTML repr, with the progress bar."""
+        self._received = (0, 0)
+        self._state = "running"
+        bar = _progress_bar(self.max_items) if self.progress else None
+        try:
+            with contextlib.closing(self._walk()) as walk:
+                for page, next_cursor in walk:
+                    if bar is not None:
+                        bar.update(len(page.edges))
+                    yield page, next_cursor
+            self._state = "finished"
+        except GeneratorExit:
+            self._state = "stopped"
+            raise
+        except BaseException:
+            self._state = "failed"
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _walk(self) -> Generator[tuple[ResponseCollection[ItemT], str | None], None, None]:
         """Yield ``(page, next_cursor)`` pairs, enforcing every limit and invariant."""
         self._cursor = self.start_cursor
         pages = _Pages(self)
