@@ -76,7 +76,7 @@ class BrowseClient:
     """A client of the Amazon Music Web API (V1) Browse endpoints.
 
     Every request carries ``x-api-key`` and ``Authorization: Bearer <token>``. List
-    methods return one page (:class:`ResponseCollection`); :meth:`paginate` walks all.
+    methods return one page (a `ResponseCollection`); `paginate` walks them all.
 
     Args:
         api_key: your security profile ID; default: env ``AMAZON_MUSIC_API_KEY``.

@@ -1,7 +1,7 @@
 """How pages and paginators show themselves: short text, and HTML tables for notebooks.
 
 Pure functions of data already in memory: nothing here sends a request or does I/O.
-Every value is escaped with :func:`html.escape`, and only ``http(s)`` URLs become links or
+Every value is escaped with `html.escape`, and only ``http(s)`` URLs become links or
 ``<img>`` thumbnails, so a hostile title or a ``javascript:`` URL is shown, never run.
 """
 

@@ -8,10 +8,13 @@ API's own JSON shape. URLs are plain ``str``: the documented data has raw spaces
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 from . import _display
 
@@ -145,18 +148,17 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
     """
 
     page_info: PageInfo
-    edge_count: int
+    edge_count: int = 0
     edges: list[Edge[ItemT]]
     category: Category | None = Field(default=None, exclude=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _count_edges_when_unsaid(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "edgeCount" not in data and "edge_count" not in data:
-            edges = data.get("edges")
-            if isinstance(edges, list):
-                return {**data, "edgeCount": len(edges)}
-        return data
+    @model_validator(mode="after")
+    def _count_edges_when_unsaid(self) -> Self:
+        # An "after" validator: a "before" one would make pydantic build Python dicts of
+        # the whole page first, which doubles the cost of parsing.
+        if "edge_count" not in self.model_fields_set:
+            self.edge_count = len(self.edges)
+        return self
 
     @property
     def items(self) -> list[ItemT]:

@@ -77,7 +77,7 @@ class Transport:
         prepared: requests.PreparedRequest | None = None
         try:
             prepared = self.session.prepare_request(
-                requests.Request("GET", url, params=params, headers=headers)
+                requests.Request("GET", url, params=params, headers=headers, auth=_no_auth)
             )
             return self.session.send(
                 prepared,
@@ -108,6 +108,16 @@ class Transport:
                 self.session.merge_environment_settings(url, {}, None, None, None)
             )
         return self._environment[target]
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """Keep the headers as they are.
+
+    Without an ``auth``, requests looks up ``~/.netrc`` on every request and, when it has
+    an entry for the host, replaces the ``Authorization: Bearer`` header with Basic auth;
+    a session's own ``auth`` would replace it too.
+    """
+    return request
 
 
 def _redirect_target(current: str, location: str) -> str:

@@ -483,3 +483,29 @@ def test_redirects_and_failures_log_no_credential(
     assert len(caplog.records) >= 3
     for text in [caplog.text, *(record.getMessage() for record in caplog.records)]:
         assert_no_secret(text)
+
+
+def test_a_netrc_entry_for_the_host_never_replaces_the_bearer_token(
+    mock: responses.RequestsMock, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine api.music.amazon.dev login someone password netrc-password\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    mock.add(responses.GET, TOP_TRACKS, json=tracks_page("a"))
+
+    BrowseClient(API_KEY, ACCESS_TOKEN).get_top_tracks()
+
+    assert mock.calls[0].request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+
+
+def test_a_session_auth_never_replaces_the_bearer_token(mock: responses.RequestsMock) -> None:
+    session = requests.Session()
+    session.auth = ("someone", "session-password")
+    mock.add(responses.GET, TOP_TRACKS, json=tracks_page("a"))
+
+    BrowseClient(API_KEY, ACCESS_TOKEN, session=session).get_top_tracks()
+
+    assert mock.calls[0].request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+    assert session.auth == ("someone", "session-password")
