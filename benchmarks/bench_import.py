@@ -26,6 +26,10 @@ from _stats import Paired, Row, paired_row
 
 SDK_CODE = "import amazon_music_browse"
 BASE_CODE = "import requests, pydantic, tenacity"
+# The package loads its names on first use; this pair holds the first use of the client
+# to the same bar, against its dependencies made usable (a pydantic model needs BaseModel).
+FIRST_USE_CODE = "from amazon_music_browse import BrowseClient"
+FIRST_USE_BASE_CODE = "import requests, tenacity; from pydantic import BaseModel"
 PACKAGE = "amazon_music_browse"
 
 
@@ -36,7 +40,7 @@ def bytecode_cache() -> Iterator[dict[str, str]]:
         env = dict(os.environ, PYTHONPYCACHEPREFIX=prefix)
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         for _ in range(2):
-            for code in (SDK_CODE, BASE_CODE):
+            for code in (SDK_CODE, BASE_CODE, FIRST_USE_CODE, FIRST_USE_BASE_CODE):
                 _time_import(code, env)
         yield env
 
@@ -89,8 +93,8 @@ def import_costs(code: str, env: dict[str, str]) -> dict[str, ImportCost]:
 
 def import_breakdown(env: dict[str, str], top: int = 12) -> list[str]:
     """Lines naming the SDK's own costliest modules and what only the SDK imports."""
-    sdk = import_costs(SDK_CODE, env)
-    base = import_costs(BASE_CODE, env)
+    sdk = import_costs(FIRST_USE_CODE, env)
+    base = import_costs(FIRST_USE_BASE_CODE, env)
     own = sorted(
         (cost for cost in sdk.values() if cost.module.split(".")[0] == PACKAGE),
         key=lambda cost: -cost.self_ms,
@@ -102,9 +106,9 @@ def import_breakdown(env: dict[str, str], top: int = 12) -> list[str]:
     extra_ms = sum(cost.self_ms for cost in extra)
     own_ms = sum(cost.self_ms for cost in own)
     lines = [
-        f"`-X importtime` (one run each; inflated by the tracing): `{SDK_CODE}` "
-        f"{sdk[PACKAGE].cumulative_ms:.1f} ms cumulative; {len(extra)} modules that "
-        f"`{BASE_CODE}` does not load cost {extra_ms:.1f} ms of self time, "
+        f"`-X importtime` (one run each; inflated by the tracing): `{FIRST_USE_CODE}`: "
+        f"{len(extra)} modules that `{FIRST_USE_BASE_CODE}` does not load cost "
+        f"{extra_ms:.1f} ms of self time, "
         f"{own_ms:.1f} ms of it in the SDK's own modules.",
         "",
         "| SDK module | self ms | cumulative ms |",
@@ -123,25 +127,27 @@ def import_breakdown(env: dict[str, str], top: int = 12) -> list[str]:
 
 def bench_import(ctx: Context) -> list[Row]:
     """Target 6: the SDK's import within 1.15x of importing requests, pydantic, tenacity."""
-    sdk: list[float] = []
-    base: list[float] = []
+    pairs = {
+        (SDK_CODE, BASE_CODE): Paired([], []),
+        (FIRST_USE_CODE, FIRST_USE_BASE_CODE): Paired([], []),
+    }
     with bytecode_cache() as env:
         for index in range(ctx.pick(40, 10)):
-            if index % 2 == 0:
-                sdk.append(_time_import(SDK_CODE, env))
-                base.append(_time_import(BASE_CODE, env))
-            else:
-                base.append(_time_import(BASE_CODE, env))
-                sdk.append(_time_import(SDK_CODE, env))
+            for (sdk_code, base_code), paired in pairs.items():
+                if index % 2 == 0:
+                    paired.sdk.append(_time_import(sdk_code, env))
+                    paired.base.append(_time_import(base_code, env))
+                else:
+                    paired.base.append(_time_import(base_code, env))
+                    paired.sdk.append(_time_import(sdk_code, env))
         breakdown = import_breakdown(env)
-    row = paired_row(
-        "import (fresh interpreter)",
-        Paired(sdk, base),
-        scale=1e3,
-        unit="ms",
-        op="<=",
-        target=1.15,
-    )
-    row.notes.append(f'`python -c "{SDK_CODE}"` vs `python -c "{BASE_CODE}"`, wall time')
-    row.notes += ["", *breakdown]
-    return [row]
+    rows = []
+    for name, (sdk_code, base_code) in zip(
+        ("import (fresh interpreter)", "first use: import BrowseClient"), pairs, strict=True
+    ):
+        paired = pairs[sdk_code, base_code]
+        row = paired_row(name, paired, scale=1e3, unit="ms", op="<=", target=1.15)
+        row.notes.append(f'`python -c "{sdk_code}"` vs `python -c "{base_code}"`, wall time')
+        rows.append(row)
+    rows[-1].notes += ["", *breakdown]
+    return rows

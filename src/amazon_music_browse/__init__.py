@@ -9,38 +9,102 @@ with BrowseClient(api_key="...", access_token="...") as client:
 ```
 """
 
-from ._auth import LoginWithAmazon
-from ._client import BrowseClient
-from ._credentials import AccessToken
-from ._errors import (
-    AmazonMusicError,
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    InternalServerError,
-    NotFoundError,
-    PaginationError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseValidationError,
-    UnprocessableEntityError,
-)
-from ._models import (
-    Album,
-    Category,
-    Edge,
-    Episode,
-    Image,
-    PageInfo,
-    Playlist,
-    ResponseCollection,
-    Track,
-)
-from ._pagination import FetchPage, Paginator
+import typing
+
 from ._version import __version__
+
+if typing.TYPE_CHECKING:
+    from ._auth import LoginWithAmazon
+    from ._client import BrowseClient
+    from ._credentials import AccessToken
+    from ._errors import (
+        AmazonMusicError,
+        APIConnectionError,
+        APIError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ConfigurationError,
+        InternalServerError,
+        NotFoundError,
+        PaginationError,
+        PermissionDeniedError,
+        RateLimitError,
+        ResponseValidationError,
+        UnprocessableEntityError,
+    )
+    from ._models import (
+        Album,
+        Category,
+        Edge,
+        Episode,
+        Image,
+        PageInfo,
+        Playlist,
+        ResponseCollection,
+        Track,
+    )
+    from ._pagination import FetchPage, Paginator
+
+# The public names are loaded on first use, so that `import amazon_music_browse` (and the
+# pytest plugin, which every test run of a project that installs this package loads) costs
+# almost nothing until a name is used.
+_SUBMODULE_OF: dict[str, str] = {
+    "LoginWithAmazon": "_auth",
+    "BrowseClient": "_client",
+    "AccessToken": "_credentials",
+    **dict.fromkeys(
+        (
+            "AmazonMusicError",
+            "APIConnectionError",
+            "APIError",
+            "APITimeoutError",
+            "AuthenticationError",
+            "BadRequestError",
+            "ConfigurationError",
+            "InternalServerError",
+            "NotFoundError",
+            "PaginationError",
+            "PermissionDeniedError",
+            "RateLimitError",
+            "ResponseValidationError",
+            "UnprocessableEntityError",
+        ),
+        "_errors",
+    ),
+    **dict.fromkeys(
+        (
+            "Album",
+            "Category",
+            "Edge",
+            "Episode",
+            "Image",
+            "PageInfo",
+            "Playlist",
+            "ResponseCollection",
+            "Track",
+        ),
+        "_models",
+    ),
+    "FetchPage": "_pagination",
+    "Paginator": "_pagination",
+}
+
+
+def __getattr__(name: str) -> object:
+    submodule = _SUBMODULE_OF.get(name)
+    if submodule is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{submodule}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "APIConnectionError",

@@ -491,7 +491,7 @@ def test_a_closed_pipe_exits_quietly(args: list[str], lines_read: int) -> None:
 
 def test_importing_the_package_imports_neither_cli_nor_sandbox() -> None:
     code = (
-        "import sys, amazon_music_browse; "
+        "import sys; from amazon_music_browse import BrowseClient, LoginWithAmazon; "
         "print(sorted(m for m in sys.modules if m.startswith('amazon_music_browse.')))"
     )
     result = subprocess.run(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import pickle
 import re
+import subprocess
+import sys
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -623,10 +626,33 @@ def test_every_name_in_all_exists() -> None:
 def test_every_public_attribute_is_in_all() -> None:
     public = {
         name
-        for name, value in vars(amazon_music_browse).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+        for name in dir(amazon_music_browse)
+        if not name.startswith("_")
+        and not isinstance(getattr(amazon_music_browse, name), types.ModuleType)
     }
     assert public == set(amazon_music_browse.__all__) - {"__version__"}
+
+
+def test_public_names_are_the_objects_of_their_private_modules() -> None:
+    homes = amazon_music_browse._SUBMODULE_OF
+    assert set(homes) == set(amazon_music_browse.__all__) - {"__version__"}
+    for name, submodule in homes.items():
+        home = importlib.import_module(f"amazon_music_browse.{submodule}")
+        assert getattr(amazon_music_browse, name) is getattr(home, name), name
+
+
+def test_importing_the_package_loads_nothing_heavy() -> None:
+    code = (
+        "import sys, amazon_music_browse; "
+        "print(sorted(m for m in ('requests', 'pydantic.main', 'tenacity') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_an_unknown_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
+        amazon_music_browse.NoSuchThing  # noqa: B018
 
 
 def test_contract_names_are_exported() -> None:
