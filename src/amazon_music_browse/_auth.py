@@ -268,7 +268,7 @@ class LoginWithAmazon:
         """``(access_token, expires_in, new refresh_token or None)`` from a 200 answer."""
         try:
             document = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise self._invalid("with a body that is not JSON", status_code, body) from None
         if not isinstance(document, dict):
             raise self._invalid("with JSON that is not an object", status_code, body)

@@ -41,7 +41,6 @@ from ._errors import (
     APIError,
     ConfigurationError,
     RateLimitError,
-    ResponseValidationError,
     api_error_from_body,
 )
 from ._models import Album, Category, Episode, Playlist, ResponseCollection, Track
@@ -350,14 +349,7 @@ class BrowseClient:
         self._window.check()
         call = _Call(path, params)
         body, status_code = self._retrying(self._attempt, call)
-        try:
-            return endpoint.parse(body, status_code)
-        except ResponseValidationError as exc:
-            raise ResponseValidationError(
-                self._redact(str(exc), call),
-                status_code=exc.status_code,
-                body=self._redact(exc.body, call),
-            ) from None
+        return endpoint.parse(body, status_code, lambda text: self._redact(text, call))
 
     def _attempt(self, call: _Call) -> tuple[bytes, int]:
         token = current_token(self._access_token)

@@ -8,6 +8,7 @@ spells differently is a one-line change here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Generic, TypeVar
@@ -80,8 +81,10 @@ class Endpoint(Generic[ModelT]):
         top: dict[str, Any] = {"data": (inner | None, None), bare_key: (bare | None, None)}
         return create_model(f"_{self.name}_answer", __base__=_Wrapper, **top)
 
-    def parse(self, body: bytes, status_code: int) -> Any:
+    def parse(self, body: bytes, status_code: int, redact: Callable[[str], str] = str) -> Any:
         """Parse an answer body into the payload model, in one pass over the bytes.
+
+        ``redact`` removes credentials from the body's text before an error quotes it.
 
         Raises:
             ResponseValidationError: the body is not JSON, or not the documented shape.
@@ -89,7 +92,7 @@ class Endpoint(Generic[ModelT]):
         try:
             answer = self._answer_model.model_validate_json(body)
         except (ValidationError, ValueError, RecursionError) as exc:
-            raise _invalid(body, status_code, _describe(exc)) from None
+            raise _invalid(body, status_code, _describe(exc), redact) from None
         # The Get Category example has no data wrapper: accept the bare form too.
         node: Any = getattr(answer, "data", None) or answer
         keys = self.key_path[1:]
@@ -97,14 +100,16 @@ class Endpoint(Generic[ModelT]):
         for key in keys:
             node = getattr(node, key, None)
             if node is None:
-                raise _invalid(body, status_code, f"no {'.'.join(self.key_path)!r} in the answer")
+                raise _invalid(
+                    body, status_code, f"no {'.'.join(self.key_path)!r} in the answer", redact
+                )
             if key == self.owner_key:
                 owner = node
         if owner is not None and owner.model_extra and "id" in owner.model_extra:
             try:
                 node.category = Category.model_validate(owner.model_extra)
             except ValidationError as exc:
-                raise _invalid(body, status_code, _describe(exc)) from None
+                raise _invalid(body, status_code, _describe(exc), redact) from None
         return node
 
 
@@ -118,8 +123,10 @@ def _describe(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def _invalid(body: bytes, status_code: int, reason: str) -> ResponseValidationError:
-    text = body.decode("utf-8", errors="replace")
+def _invalid(
+    body: bytes, status_code: int, reason: str, redact: Callable[[str], str]
+) -> ResponseValidationError:
+    text = redact(body.decode("utf-8", errors="replace"))
     quoted = excerpt(text) if text.strip() else "(empty body)"
     return ResponseValidationError(
         f"{status_code} answer is not the documented shape: {reason}; body: {quoted}",

@@ -243,7 +243,7 @@ def api_error_from_body(
     fields: dict[str, Any] = {}
     try:
         document = json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):
         document = None
     error = document.get("error") if isinstance(document, dict) else None
     if isinstance(error, dict):

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from ._config import Timeout
 from ._constants import MAX_REDIRECTS
@@ -89,6 +90,12 @@ class Transport:
             raise APITimeoutError(
                 f"GET {_path(url)} timed out: {_reason(exc)}", request=prepared
             ) from exc
+        except requests.ConnectionError as exc:
+            # A read that times out while the body arrives is a ConnectionError wrapping
+            # urllib3's ReadTimeoutError, not a requests.Timeout.
+            timed_out = exc.args and isinstance(exc.args[0], urllib3.exceptions.ReadTimeoutError)
+            error = APITimeoutError if timed_out else APIConnectionError
+            raise error(f"GET {_path(url)} failed: {_reason(exc)}", request=prepared) from exc
         except requests.RequestException as exc:
             raise APIConnectionError(
                 f"GET {_path(url)} failed: {_reason(exc)}", request=prepared

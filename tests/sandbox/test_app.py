@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import uuid
+from collections.abc import Mapping
 from typing import Any
+from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from amazon_music_browse.sandbox._app import CursorCodec, SandboxApp, SandboxConfig
+from amazon_music_browse.sandbox._app import (
+    FAULT_ENVIRON_KEY,
+    CursorCodec,
+    SandboxApp,
+    SandboxConfig,
+    SocketFault,
+)
 
 from .conftest import (
+    AUTH,
     LWA_FORM,
     MAX_LIMITS,
     Answer,
@@ -30,6 +40,7 @@ COLLECTIONS = {
     "/v1/browse/categories/hZiJ3FwS/playlists": ("playlists", "hZiJ3FwS"),
     "/v1/browse/categories/E9UEPoEH/tracks": ("tracks", "E9UEPoEH"),
 }
+NO_FAULTS = {"429": 0, "500": 0, "503": 0, "drop": 0, "truncate": 0, "stall": 0}
 
 
 def catalog_ids(app: SandboxApp, path: str) -> list[str]:
@@ -457,7 +468,7 @@ def test_token_endpoint_is_never_faulted_nor_delayed() -> None:
         SandboxConfig(rate_limit_rate=1.0, latency=2.5), clock=FakeClock(), sleep=sleeps.append
     )
     assert token_request(app).status == 200
-    assert app.faults == {"429": 0, "500": 0, "503": 0}
+    assert app.faults == NO_FAULTS
     assert app.request_count == 0
     assert sleeps == []
 
@@ -470,7 +481,7 @@ def test_rate_limit_fault(clock: FakeClock) -> None:
     answer = call(app, "/v1/browse/tracks/top")
     assert_error(answer, 429, "THROTTLED")
     assert answer.headers["retry-after"] == "7"
-    assert app.faults == {"429": 1, "500": 0, "503": 0}
+    assert app.faults == {**NO_FAULTS, "429": 1}
 
 
 def test_server_error_faults_alternate_503_and_500() -> None:
@@ -483,7 +494,7 @@ def test_server_error_faults_alternate_503_and_500() -> None:
         (500, "INTERNAL"),
     ]
     assert all(a.headers["retry-after"] == "0" for a in answers)
-    assert app.faults == {"429": 0, "500": 2, "503": 2}
+    assert app.faults == {**NO_FAULTS, "500": 2, "503": 2}
 
 
 def statuses(app: SandboxApp, count: int) -> list[int]:
@@ -496,7 +507,7 @@ def test_fault_shares_follow_the_rates_deterministically() -> None:
     sequence = statuses(app, 2000)
     assert sequence == statuses(make_app(**settings), 2000)
     assert sequence != statuses(make_app(**{**settings, "seed": 43}), 2000)
-    assert app.faults == {str(s): sequence.count(s) for s in (429, 500, 503)}
+    assert app.faults == {**NO_FAULTS, **{str(s): sequence.count(s) for s in (429, 500, 503)}}
     assert 0.17 < sequence.count(429) / 2000 < 0.23
     assert 0.08 < (sequence.count(500) + sequence.count(503)) / 2000 < 0.12
     assert sequence.count(200) == 2000 - sum(app.faults.values())
@@ -528,6 +539,125 @@ def test_counters_are_thread_safe() -> None:
     assert 100 < app.faults["429"] < 300
 
 
+# --- socket-level faults and the redirect -------------------------------------------------
+
+
+def drawn(
+    app: SandboxApp,
+    path: str = "/v1/browse/tracks/top",
+    query: str = "limit=1",
+    headers: Mapping[str, str] = AUTH,
+) -> tuple[int, dict[str, str], Any]:
+    """Call the app; return the status, the headers and the socket fault it named."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path.encode("utf-8").decode("latin-1"),
+        "QUERY_STRING": query,
+        "wsgi.input": io.BytesIO(),
+    }
+    environ.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()})
+    setup_testing_defaults(environ)
+    started: list[Any] = []
+    b"".join(app(environ, lambda status, headers, *_: started.extend([status, headers])))
+    status, response_headers = started
+    return int(status.split()[0]), dict(response_headers), environ.get(FAULT_ENVIRON_KEY)
+
+
+def test_socket_faults_are_named_in_the_environ_and_counted() -> None:
+    assert drawn(make_app(truncate_rate=1.0))[::2] == (200, SocketFault("truncate"))
+    assert drawn(make_app(stall_rate=1.0, stall_seconds=4.5))[::2] == (
+        200,
+        SocketFault("stall", 4.5),
+    )
+    app = make_app(drop_rate=1.0)
+    kinds = [drawn(app)[2].kind for _ in range(4)]
+    assert kinds == ["drop", "drop-after-headers", "drop", "drop-after-headers"]
+    assert app.faults == {**NO_FAULTS, "drop": 4}
+    assert app.request_count == 4
+    assert drawn(make_app())[2] is None
+
+
+def test_socket_faults_apply_to_whatever_the_answer_is() -> None:
+    app = make_app(truncate_rate=1.0)
+    assert drawn(app, headers={})[::2] == (401, SocketFault("truncate"))
+    assert drawn(app, "/nope")[::2] == (404, SocketFault("truncate"))
+
+
+def test_every_fault_kind_follows_its_rate_deterministically() -> None:
+    rates = {
+        "rate_limit_rate": 0.1,
+        "server_error_rate": 0.1,
+        "drop_rate": 0.1,
+        "truncate_rate": 0.1,
+        "stall_rate": 0.1,
+    }
+
+    def kinds(app: SandboxApp) -> list[str]:
+        answers = [drawn(app) for _ in range(2000)]
+        return [fault.kind if fault else str(status) for status, _, fault in answers]
+
+    app = make_app(seed=11, **rates)
+    sequence = kinds(app)
+    assert sequence == kinds(make_app(seed=11, **rates))
+    assert sequence != kinds(make_app(seed=12, **rates))
+    counted = {kind: sequence.count(kind) for kind in ("429", "500", "503", "truncate", "stall")}
+    counted["drop"] = sequence.count("drop") + sequence.count("drop-after-headers")
+    assert app.faults == counted
+    for key in ("429", "drop", "truncate", "stall"):
+        assert 0.08 < app.faults[key] / 2000 < 0.12, key
+    assert 0.08 < (app.faults["500"] + app.faults["503"]) / 2000 < 0.12
+    assert sequence.count("200") == 2000 - sum(app.faults.values())
+
+
+def test_socket_fault_rates_leave_the_status_faults_where_they_were() -> None:
+    before = statuses(make_app(rate_limit_rate=0.2, server_error_rate=0.1, seed=42), 500)
+    app = make_app(rate_limit_rate=0.2, server_error_rate=0.1, drop_rate=0.3, seed=42)
+    after = statuses(app, 500)
+    assert after == before  # a socket fault still answers 200 at the WSGI level
+    assert app.faults["drop"] > 100
+
+
+@pytest.mark.parametrize("settings", [{"drop_rate": 1.0}, {"redirect_to": "http://127.0.0.1:9"}])
+def test_token_endpoint_gets_no_socket_fault_nor_redirect(
+    settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(**settings)
+    environs: list[dict[str, Any]] = []
+    dispatch = app._dispatch
+
+    def recording_dispatch(environ: Any, request_id: str) -> Any:
+        environs.append(environ)
+        return dispatch(environ, request_id)
+
+    monkeypatch.setattr(app, "_dispatch", recording_dispatch)
+    assert token_request(app).status == 200
+    assert FAULT_ENVIRON_KEY not in environs[0]
+    assert app.faults == NO_FAULTS
+    assert app.request_count == 0
+
+
+def test_redirect_answers_every_api_request_with_its_path_and_query() -> None:
+    app = make_app(redirect_to="http://127.0.0.2:8080/base/")
+    status, headers, _ = drawn(app, "/v1/browse/categories/Über x/tracks", "limit=5&cursor=a%2Fb")
+    assert status == 302
+    assert (
+        headers["Location"]
+        == "http://127.0.0.2:8080/base/v1/browse/categories/%C3%9Cber%20x/tracks?limit=5&cursor=a%2Fb"
+    )
+    answer = call(app, "/nope", headers={})  # before authentication and routing
+    assert answer.status == 302
+    assert answer.headers["location"] == "http://127.0.0.2:8080/base/nope"
+    assert answer.body == {"message": "Moved to http://127.0.0.2:8080/base/nope."}
+    assert app.request_count == 2
+
+
+def test_injected_errors_come_before_the_redirect() -> None:
+    app = make_app(rate_limit_rate=1.0, redirect_to="http://127.0.0.1:9")
+    assert call(app, "/v1/browse/tracks/top").status == 429
+    truncated = make_app(truncate_rate=1.0, redirect_to="http://127.0.0.1:9")
+    assert drawn(truncated)[::2] == (302, SocketFault("truncate"))
+
+
 # --- configuration ------------------------------------------------------------------------
 
 
@@ -542,6 +672,24 @@ def test_counters_are_thread_safe() -> None:
         ({"server_error_rate": -0.5}, ValueError, "server_error_rate"),
         ({"server_error_rate": True}, TypeError, "server_error_rate"),
         ({"rate_limit_rate": 0.6, "server_error_rate": 0.5}, ValueError, "must not exceed 1"),
+        ({"drop_rate": 1.01}, ValueError, "drop_rate must be a finite number from 0 to 1"),
+        ({"truncate_rate": -0.1}, ValueError, "truncate_rate"),
+        ({"stall_rate": "0.1"}, TypeError, "stall_rate must be a number"),
+        (
+            {"rate_limit_rate": 0.2, "drop_rate": 0.3, "truncate_rate": 0.3, "stall_rate": 0.3},
+            ValueError,
+            r"must not exceed 1 in total, got 1\.1",
+        ),
+        ({"stall_seconds": -1}, ValueError, "stall_seconds"),
+        ({"stall_seconds": float("inf")}, ValueError, "stall_seconds"),
+        ({"redirect_to": b"http://x"}, TypeError, "redirect_to must be a str"),
+        ({"redirect_to": "ftp://x/"}, ValueError, "http:// or https://"),
+        ({"redirect_to": "http:///path"}, ValueError, "http:// or https://"),
+        ({"redirect_to": "http://u:p@x/"}, ValueError, "user name or password"),
+        ({"redirect_to": "http://x/?q=1"}, ValueError, "query or a fragment"),
+        ({"redirect_to": "http://x/#f"}, ValueError, "query or a fragment"),
+        ({"redirect_to": "http://x/\r\nX: y"}, ValueError, "whitespace or control"),
+        ({"redirect_to": "http://x:99999"}, ValueError, "not a valid URL"),
         ({"retry_after": -1}, ValueError, "retry_after must be >= 0"),
         ({"retry_after": 1.5}, TypeError, "retry_after must be an int"),
         ({"token_lifetime": 0}, ValueError, "token_lifetime must be > 0"),

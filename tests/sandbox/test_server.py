@@ -24,6 +24,8 @@ from amazon_music_browse.sandbox._app import SandboxApp
 
 from .conftest import AUTH, LWA_FORM, FakeClock
 
+NO_FAULTS = {"429": 0, "500": 0, "503": 0, "drop": 0, "truncate": 0, "stall": 0}
+
 
 def sandbox_threads(port: int) -> list[threading.Thread]:
     """The threads of the sandbox on this port (its accept loop and its connections)."""
@@ -97,7 +99,7 @@ def test_injected_faults_over_http(session: requests.Session) -> None:
         assert response.status_code == 429
         assert response.headers["Retry-After"] == "3"
         assert response.json()["error"]["code"] == "THROTTLED"
-        assert sandbox.faults == {"429": 1, "500": 0, "503": 0}
+        assert sandbox.faults == {**NO_FAULTS, "429": 1}
 
 
 def test_keep_alive_reuses_one_connection(sandbox: SandboxServer) -> None:
@@ -126,6 +128,155 @@ def raw_exchange(port: int, request: bytes) -> bytes:
         while chunk := sock.recv(65536):
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+# --- socket-level faults and the redirect, byte by byte ----------------------------------
+
+GET_TOP_TRACKS = (
+    b"GET /v1/browse/tracks/top?limit=20 HTTP/1.1\r\nHost: x\r\n"
+    b"x-api-key: sandbox-key\r\nAuthorization: Bearer sandbox-token\r\n\r\n"
+)
+
+
+def split_answer(answer: bytes) -> tuple[list[bytes], bytes]:
+    """The status line and header lines of a complete head, and the body after it."""
+    head, blank, body = answer.partition(b"\r\n\r\n")
+    assert blank, answer
+    return head.split(b"\r\n"), body
+
+
+def content_length(lines: list[bytes]) -> int:
+    [value] = [line.split(b": ", 1)[1] for line in lines if line.startswith(b"Content-Length: ")]
+    return int(value)
+
+
+def test_a_dropped_connection_closes_before_any_byte_or_after_some_headers() -> None:
+    with SandboxServer(drop_rate=1.0) as sandbox:
+        nothing = raw_exchange(sandbox.port, GET_TOP_TRACKS)  # keep-alive asked: closed anyway
+        partial = raw_exchange(sandbox.port, GET_TOP_TRACKS)
+        connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
+        try:
+            connection.request("GET", "/v1/browse/tracks/top", headers=AUTH)
+            with pytest.raises(http.client.RemoteDisconnected):
+                connection.getresponse()
+            connection.close()
+            connection.request("GET", "/v1/browse/tracks/top", headers=AUTH)
+            response = connection.getresponse()
+            assert response.status == 200
+            with pytest.raises(http.client.IncompleteRead):
+                response.read()
+        finally:
+            connection.close()
+        faults, count = sandbox.faults, sandbox.request_count
+    assert nothing == b""
+    assert b"\r\n\r\n" not in partial  # the head never ends
+    lines = partial.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 200 OK"
+    assert lines[-2].startswith(b"Content-Length: ")
+    assert int(lines[-2].split(b": ")[1]) > 0
+    assert lines[-1] == b""
+    assert faults == {**NO_FAULTS, "drop": 4}
+    assert count == 4
+
+
+def test_a_truncated_answer_is_half_its_content_length_then_closed() -> None:
+    with SandboxServer(seed=3) as clean:
+        full_lines, full_body = split_answer(
+            raw_exchange(
+                clean.port, GET_TOP_TRACKS.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+            )
+        )
+    with SandboxServer(seed=3, truncate_rate=1.0) as sandbox:
+        lines, body = split_answer(raw_exchange(sandbox.port, GET_TOP_TRACKS))
+        with pytest.raises(requests.exceptions.ChunkedEncodingError, match="IncompleteRead"):
+            requests.get(f"{sandbox.url}/v1/browse/tracks/top", headers=AUTH, timeout=5)
+        faults = sandbox.faults
+    assert lines[0] == full_lines[0] == b"HTTP/1.1 200 OK"
+    assert b"Connection: close" not in lines  # the cut is not announced
+    assert content_length(lines) == content_length(full_lines) == len(full_body) > 100
+    assert body == full_body[: len(full_body) // 2]
+    assert faults == {**NO_FAULTS, "truncate": 2}
+
+
+def test_a_stalled_answer_sends_its_head_then_withholds_the_body() -> None:
+    with SandboxServer(stall_rate=1.0, stall_seconds=0.5) as sandbox:
+        with socket.create_connection(("127.0.0.1", sandbox.port), timeout=5) as sock:
+            started = time.perf_counter()
+            sock.sendall(GET_TOP_TRACKS)
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                answer += sock.recv(65536)
+            head_after = time.perf_counter() - started
+            while chunk := sock.recv(65536):
+                answer += chunk
+            body_after = time.perf_counter() - started
+        with pytest.raises(requests.ConnectionError, match="Read timed out"):
+            requests.get(f"{sandbox.url}/v1/browse/tracks/top", headers=AUTH, timeout=(5, 0.1))
+        faults = sandbox.faults
+    lines, body = split_answer(answer)
+    assert lines[0] == b"HTTP/1.1 200 OK"
+    assert head_after < 0.4 <= 0.5 <= body_after < 5
+    assert len(body) == content_length(lines)
+    assert faults == {**NO_FAULTS, "stall": 2}
+
+
+def test_stop_interrupts_a_stall() -> None:
+    with SandboxServer(stall_rate=1.0, stall_seconds=30) as sandbox:
+        sock = socket.create_connection(("127.0.0.1", sandbox.port), timeout=5)
+        sock.sendall(GET_TOP_TRACKS)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+        started = time.perf_counter()
+    assert time.perf_counter() - started < 1.0
+    with sock:
+        rest = sock.recv(65536)
+    assert b"edges" not in rest  # the body was never sent
+    assert sandbox_threads(sandbox.port) == []
+
+
+def test_connections_without_a_fault_are_kept_alive_beside_faulty_ones() -> None:
+    with SandboxServer(drop_rate=0.3, truncate_rate=0.3, seed=4) as sandbox:
+        outcomes = []
+        with requests.Session() as http_session:
+            for _ in range(40):
+                try:
+                    response = http_session.get(
+                        f"{sandbox.url}/v1/browse/tracks/top", headers=AUTH, timeout=5
+                    )
+                except requests.RequestException:
+                    outcomes.append("fault")
+                else:
+                    assert response.json()["data"]["topTracks"]["edgeCount"] == 20
+                    outcomes.append("ok")
+        faults = sandbox.faults
+    assert outcomes.count("fault") == faults["drop"] + faults["truncate"] > 10
+    assert outcomes.count("ok") > 10
+
+
+def test_the_token_endpoint_is_never_socket_faulted() -> None:
+    with SandboxServer(drop_rate=0.4, truncate_rate=0.3, stall_rate=0.3, stall_seconds=30) as sb:
+        statuses = [
+            requests.post(sb.token_url, data=LWA_FORM, timeout=5).status_code for _ in range(20)
+        ]
+        assert statuses == [200] * 20
+        assert sb.faults == NO_FAULTS
+        assert sb.token_requests == 20
+
+
+def test_redirect_to_answers_302_over_http() -> None:
+    with SandboxServer(redirect_to="http://127.0.0.1:9/prefix") as sandbox:
+        response = requests.get(
+            f"{sandbox.url}/v1/browse/categories/E9UEPoEH/tracks?limit=3&cursor=x",
+            allow_redirects=False,
+            timeout=5,
+        )
+        token = requests.post(sandbox.token_url, data=LWA_FORM, timeout=5)
+        count = sandbox.request_count
+    assert response.status_code == 302
+    assert response.headers["Location"] == (
+        "http://127.0.0.1:9/prefix/v1/browse/categories/E9UEPoEH/tracks?limit=3&cursor=x"
+    )
+    assert token.status_code == 200
+    assert count == 1
 
 
 def test_expect_100_continue_is_answered_before_the_body(sandbox: SandboxServer) -> None:
@@ -291,6 +442,10 @@ def test_repr_shows_url_and_settings_but_no_credential() -> None:
         "SandboxServer(url=None, running=False, latency=0.5, rate_limit_rate=0.25, "
         "server_error_rate=0.0, retry_after=1, token_lifetime=None, seed=3)"
     )
+    faulty = SandboxServer(drop_rate=0.1, stall_seconds=2.0, redirect_to="http://127.0.0.1:9")
+    assert repr(faulty).endswith(
+        "seed=0, drop_rate=0.1, stall_seconds=2.0, redirect_to='http://127.0.0.1:9')"
+    )
     with sandbox:
         text = repr(sandbox)
     assert f"url='{sandbox.url}', running=True" in text
@@ -314,6 +469,10 @@ def test_repr_shows_url_and_settings_but_no_credential() -> None:
         ({"token_lifetime": 0}, ValueError, "token_lifetime"),
         ({"catalog_sizes": {"nope": 1}}, ValueError, "catalog_sizes"),
         ({"api_key": ""}, ValueError, "api_key"),
+        ({"drop_rate": 2}, ValueError, "drop_rate"),
+        ({"truncate_rate": 0.5, "stall_rate": 0.6}, ValueError, "must not exceed 1"),
+        ({"stall_seconds": -1}, ValueError, "stall_seconds"),
+        ({"redirect_to": "ftp://127.0.0.1/"}, ValueError, "redirect_to"),
     ],
 )
 def test_arguments_are_validated_early(
@@ -404,6 +563,46 @@ def test_main_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["--rate-limit-rate", "1.5"])
     assert exit_info.value.code == 2
     assert "rate_limit_rate must be a finite number from 0 to 1" in capsys.readouterr().err
+
+
+FAULT_OPTIONS = ("drop_rate", "truncate_rate", "stall_rate", "stall_seconds", "redirect_to")
+
+
+def fault_options_of(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> dict[str, Any]:
+    """The socket-fault keyword arguments ``main(argv)`` gives `SandboxServer`."""
+    received: dict[str, Any] = {}
+
+    def recording_sandbox(*args: Any, **kwargs: Any) -> SandboxServer:
+        received.update(kwargs)
+        raise ValueError("recorded")  # main() turns it into a usage error: exit status 2
+
+    monkeypatch.setattr(cli, "SandboxServer", recording_sandbox)
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    return {name: value for name, value in received.items() if name in FAULT_OPTIONS}
+
+
+def test_main_passes_the_fault_options_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = "--drop-rate 0.1 --truncate-rate 0.2 --stall-rate 0.05 --stall-seconds 2.5"
+    argv += " --redirect-to http://127.0.0.1:9"
+    assert fault_options_of(monkeypatch, argv.split()) == {
+        "drop_rate": 0.1,
+        "truncate_rate": 0.2,
+        "stall_rate": 0.05,
+        "stall_seconds": 2.5,
+        "redirect_to": "http://127.0.0.1:9",
+    }
+    defaults = SandboxServer()
+    assert fault_options_of(monkeypatch, []) == {
+        name: getattr(defaults, name) for name in FAULT_OPTIONS
+    }
+
+
+def test_main_rejects_fault_rates_over_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--drop-rate", "0.6", "--stall-rate", "0.6"])
+    assert exit_info.value.code == 2
+    assert "must not exceed 1 in total, got 1.2" in capsys.readouterr().err
 
 
 def test_main_reports_a_taken_port(

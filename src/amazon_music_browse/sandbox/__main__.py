@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from types import FrameType
 
+from ._app import DEFAULT_STALL_SECONDS
 from ._server import SandboxServer
 
 
@@ -28,6 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             retry_after=args.retry_after,
             token_lifetime=args.token_lifetime,
             seed=args.seed,
+            drop_rate=args.drop_rate,
+            truncate_rate=args.truncate_rate,
+            stall_rate=args.stall_rate,
+            stall_seconds=args.stall_seconds,
+            redirect_to=args.redirect_to,
         )
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
@@ -73,6 +79,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--retry-after", type=int, default=1, help="Retry-After seconds on 429/5xx (%(default)s)"
+    )
+    parser.add_argument(
+        "--drop-rate",
+        type=float,
+        default=0.0,
+        help="share of API requests whose connection is closed mid-answer",
+    )
+    parser.add_argument(
+        "--truncate-rate",
+        type=float,
+        default=0.0,
+        help="share of API requests answered with half the body, then the connection closed",
+    )
+    parser.add_argument(
+        "--stall-rate",
+        type=float,
+        default=0.0,
+        help="share of API requests whose body is withheld for --stall-seconds",
+    )
+    parser.add_argument(
+        "--stall-seconds",
+        type=float,
+        default=DEFAULT_STALL_SECONDS,
+        help="how long a stalled answer withholds its body (%(default)s)",
+    )
+    parser.add_argument(
+        "--redirect-to",
+        default=None,
+        metavar="URL",
+        help="answer every API request 302 to URL + its path and query",
     )
     parser.add_argument(
         "--token-lifetime",

@@ -1,8 +1,14 @@
 """The sandbox's WSGI application: the Browse API and the LWA token endpoint.
 
 Order of checks for an API request: count it, draw its fault (one draw per request, so
-a seed fixes the sequence), wait the latency, answer an injected fault, authenticate,
-route (404, then 405), validate ``limit`` and ``cursor`` (400), answer.
+a seed fixes the sequence), wait the latency, answer an injected 429/5xx, redirect (when
+``redirect_to`` is set), authenticate, route (404, then 405), validate ``limit`` and
+``cursor`` (400), answer.
+
+Faults below HTTP (a dropped connection, a truncated body, a stalled body) cannot be
+expressed by a WSGI application: the app draws them like the others and names the one it
+drew in ``environ[FAULT_ENVIRON_KEY]`` (a `SocketFault`); the server's handler carries
+it out while it writes the answer.
 """
 
 from __future__ import annotations
@@ -23,18 +29,28 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Final, NamedTuple
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, urlsplit
 
 from ._catalog import Catalog, Node
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["TOKEN_PATH", "CursorCodec", "SandboxApp", "SandboxConfig"]
+__all__ = [
+    "FAULT_ENVIRON_KEY",
+    "TOKEN_PATH",
+    "CursorCodec",
+    "SandboxApp",
+    "SandboxConfig",
+    "SocketFault",
+]
 
 TOKEN_PATH: Final = "/auth/o2/token"
 DEFAULT_TOKEN_LIFETIME: Final = 3600.0
 JSON_TYPE: Final = "application/json; charset=utf-8"
+FAULT_ENVIRON_KEY: Final = "amazon_music_browse.sandbox.fault"
+"""The WSGI environ key under which the app names the socket-level fault of a request."""
+DEFAULT_STALL_SECONDS: Final = 60.0
 
 _TOP_LEVEL_PATHS: Final[Mapping[str, str]] = {
     "/v1/browse/tracks/top": "topTracks",
@@ -54,6 +70,8 @@ _FAULTS: Final[Mapping[int, tuple[str, str]]] = {
 _REQUEST_NAMESPACE: Final = uuid.UUID("6f1c3d9e-2b7a-4c55-9e1f-3a8d2c4b5e60")
 _MAX_FORM_BYTES: Final = 64 * 1024
 _NO_STORE: Final = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+_FAULT_KEYS: Final = ("429", "500", "503", "drop", "truncate", "stall")
+_RATES: Final = ("rate_limit_rate", "server_error_rate", "drop_rate", "truncate_rate", "stall_rate")
 
 Headers = list[tuple[str, str]]
 
@@ -81,15 +99,26 @@ class SandboxConfig:
     token_lifetime: float | None = None
     seed: int = 0
     catalog_sizes: Mapping[str, int] | None = None
+    drop_rate: float = 0.0
+    truncate_rate: float = 0.0
+    stall_rate: float = 0.0
+    stall_seconds: float = DEFAULT_STALL_SECONDS
+    redirect_to: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("api_key", "access_token", "client_id", "client_secret", "refresh_token"):
             _check_credential(name, getattr(self, name))
         _check_number("latency", self.latency, minimum=0.0)
-        _check_number("rate_limit_rate", self.rate_limit_rate, minimum=0.0, maximum=1.0)
-        _check_number("server_error_rate", self.server_error_rate, minimum=0.0, maximum=1.0)
-        if self.rate_limit_rate + self.server_error_rate > 1.0:
-            raise ValueError("rate_limit_rate + server_error_rate must not exceed 1")
+        for name in _RATES:
+            _check_number(name, getattr(self, name), minimum=0.0, maximum=1.0)
+        total = sum(getattr(self, name) for name in _RATES)
+        if total > 1.0:
+            raise ValueError(
+                f"the fault rates ({' + '.join(_RATES)}) must not exceed 1 in total, got {total:g}"
+            )
+        _check_number("stall_seconds", self.stall_seconds, minimum=0.0)
+        if self.redirect_to is not None:
+            _check_redirect_to(self.redirect_to)
         _check_int("retry_after", self.retry_after)
         if self.retry_after < 0:
             raise ValueError(f"retry_after must be >= 0, got {self.retry_after}")
@@ -105,6 +134,24 @@ def _check_credential(name: str, value: object) -> None:
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     if not value or any(char.isspace() for char in value):
         raise ValueError(f"{name} must be a non-empty string without whitespace")
+
+
+def _check_redirect_to(value: object) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"redirect_to must be a str or None, not {type(value).__name__}")
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise ValueError("redirect_to must not contain whitespace or control characters")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - parsing the port validates it
+    except ValueError as exc:
+        raise ValueError(f"redirect_to is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"redirect_to must be an http:// or https:// URL, got {value!r}")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("redirect_to must not carry a user name or password")
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ValueError("redirect_to must not have a query or a fragment")
 
 
 def _check_int(name: str, value: object) -> None:
@@ -164,9 +211,34 @@ def _b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+class SocketFault(NamedTuple):
+    """A fault the server's handler carries out on the connection of one API request.
+
+    ``kind`` is one of:
+
+    - ``"drop"``: close the connection before sending any byte;
+    - ``"drop-after-headers"``: send the status line and the headers up to and including
+      ``Content-Length`` (no blank line), then close the connection;
+    - ``"truncate"``: send every header, then half of the body, then close the connection;
+    - ``"stall"``: send every header, wait ``seconds``, then send the body and close the
+      connection.
+    """
+
+    kind: str
+    seconds: float = 0.0
+
+
 class _Route(NamedTuple):
     key: str  # the collection key, or "category" for the category itself
     category_id: str | None
+
+
+class _Redirect(Exception):
+    """A ``302 Found`` answer to ``location``."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
 
 
 class _Fail(Exception):
@@ -217,7 +289,7 @@ class SandboxApp:
         self._sequence = 0
         self._request_count = 0
         self._token_requests = 0
-        self._faults = {"429": 0, "500": 0, "503": 0}
+        self._faults = dict.fromkeys(_FAULT_KEYS, 0)
         self._issued: dict[str, float] = {}
 
     @property
@@ -234,7 +306,11 @@ class SandboxApp:
 
     @property
     def faults(self) -> dict[str, int]:
-        """Injected faults by status: ``{"429": n, "500": n, "503": n}``."""
+        """Injected faults by kind.
+
+        ``{"429": n, "500": n, "503": n, "drop": n, "truncate": n, "stall": n}``; every
+        key is always present.
+        """
         with self._lock:
             return dict(self._faults)
 
@@ -269,6 +345,9 @@ class SandboxApp:
             return 200, [], self._api(environ, path)
         except _Fail as fail:
             return fail.status, fail.headers, fail.body(request_id)
+        except _Redirect as redirect:
+            location = redirect.location
+            return 302, [("Location", location)], {"message": f"Moved to {location}."}
 
     # --- the Browse API -----------------------------------------------------------------
 
@@ -276,8 +355,12 @@ class SandboxApp:
         fault = self._count_request()
         if self.config.latency:
             self._sleep(self.config.latency)
-        if fault is not None:
+        if isinstance(fault, _Fail):
             raise fault
+        if fault is not None:
+            environ[FAULT_ENVIRON_KEY] = fault
+        if self.config.redirect_to is not None:
+            raise _Redirect(_redirect_location(self.config.redirect_to, environ))
         self._authenticate(environ)
         route = _route(path)
         if route is None:
@@ -297,21 +380,39 @@ class SandboxApp:
             raise _Fail(400, "BAD_REQUEST", str(exc)) from None
         return self._answer(route, limit, cursor)
 
-    def _count_request(self) -> _Fail | None:
-        """Count an API request and draw its fault, if any."""
-        rate_limited = self.config.rate_limit_rate
+    def _count_request(self) -> _Fail | SocketFault | None:
+        """Count an API request and draw its fault: an error answer, a socket fault, or None.
+
+        One draw per request, compared with the rates stacked in a fixed order (429, 5xx,
+        drop, truncate, stall), so a seed fixes the whole sequence and adding a rate
+        never changes which requests the earlier ones hit.
+        """
+        config = self.config
         with self._lock:
             self._request_count += 1
             draw = self._fault_rng.random()
-            if draw < rate_limited:
-                status = 429
-            elif draw < rate_limited + self.config.server_error_rate:
-                status = 503 if (self._faults["500"] + self._faults["503"]) % 2 == 0 else 500
+            edge = 0.0
+            for name in _RATES:
+                edge += getattr(config, name)
+                if draw < edge:
+                    break
             else:
                 return None
+            if name == "rate_limit_rate":
+                status = 429
+            elif name == "server_error_rate":
+                status = 503 if (self._faults["500"] + self._faults["503"]) % 2 == 0 else 500
+            else:
+                kind = name.removesuffix("_rate")
+                if kind == "drop" and self._faults["drop"] % 2 == 1:
+                    fault = SocketFault("drop-after-headers")
+                else:
+                    fault = SocketFault(kind, config.stall_seconds if kind == "stall" else 0.0)
+                self._faults[kind] += 1
+                return fault
             self._faults[str(status)] += 1
         code, message = _FAULTS[status]
-        return _Fail(status, code, message, [("Retry-After", str(self.config.retry_after))])
+        return _Fail(status, code, message, [("Retry-After", str(config.retry_after))])
 
     def _authenticate(self, environ: WSGIEnvironment) -> None:
         api_key = environ.get("HTTP_X_API_KEY", "")
@@ -445,6 +546,13 @@ def _path(environ: WSGIEnvironment) -> str:
         return path.encode("latin-1").decode("utf-8")
     except UnicodeError:
         return path
+
+
+def _redirect_location(redirect_to: str, environ: WSGIEnvironment) -> str:
+    """``redirect_to`` + the request's path (encoded again) + ``?`` + its query string."""
+    path = quote(environ.get("PATH_INFO", ""), safe="/;=,", encoding="latin-1")
+    query = environ.get("QUERY_STRING", "")
+    return redirect_to.rstrip("/") + path + (f"?{query}" if query else "")
 
 
 def _route(path: str) -> _Route | None:

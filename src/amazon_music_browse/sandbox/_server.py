@@ -9,7 +9,7 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
@@ -17,7 +17,14 @@ from typing import IO, TYPE_CHECKING, Any, Final, cast
 from wsgiref.headers import Headers
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
-from ._app import TOKEN_PATH, SandboxApp, SandboxConfig
+from ._app import (
+    DEFAULT_STALL_SECONDS,
+    FAULT_ENVIRON_KEY,
+    TOKEN_PATH,
+    SandboxApp,
+    SandboxConfig,
+    SocketFault,
+)
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -56,6 +63,19 @@ class SandboxServer:
         server_error_rate: Share of API requests answered 503 ``DEPENDENCY`` and 500
             ``INTERNAL``, alternately.
         retry_after: ``Retry-After`` seconds sent with every injected 429 and 5xx.
+        drop_rate: Share of API requests whose connection is closed mid-answer:
+            alternately before any byte, and after the status line and the headers up to
+            ``Content-Length`` (so a client sees a connection error either way).
+        truncate_rate: Share of API requests answered with every header (the full
+            ``Content-Length``) and only half of the body, then the connection closed.
+        stall_rate: Share of API requests answered with every header, then nothing for
+            ``stall_seconds`` (make it longer than the client's read timeout), then the
+            body, then the connection closed.
+        stall_seconds: How long a stalled answer withholds its body.
+        redirect_to: When set, every API request is answered ``302 Found`` with
+            ``Location: <redirect_to><path>?<query>`` (before authentication), e.g. to
+            check what a client sends to another origin; an ``http(s)://`` URL without
+            a user name, password, query or fragment.
         token_lifetime: Lifetime in seconds of the tokens the token endpoint issues. When
             set, ONLY issued tokens are accepted (the static ``access_token`` is refused),
             so clients must refresh; when None, issued tokens live 3600 s and the static
@@ -71,7 +91,9 @@ class SandboxServer:
         TypeError: an argument has the wrong type.
         ValueError: an argument is out of range.
 
-    Injected faults never touch the token endpoint. Every argument is also a read-only
+    One seeded draw per API request decides its fault; the rates stack (429, 5xx, drop,
+    truncate, stall) and must not exceed 1 in total. Injected faults, the latency and the
+    redirect never touch the token endpoint. Every argument is also a read-only
     attribute (``port`` becomes the bound port on `start`). Counters: `request_count`,
     `token_requests`, `faults`.
     """
@@ -94,6 +116,11 @@ class SandboxServer:
         seed: int = 0,
         catalog_sizes: Mapping[str, int] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        drop_rate: float = 0.0,
+        truncate_rate: float = 0.0,
+        stall_rate: float = 0.0,
+        stall_seconds: float = DEFAULT_STALL_SECONDS,
+        redirect_to: str | None = None,
     ) -> None:
         if not isinstance(host, str) or not host:
             raise TypeError(f"host must be a non-empty str, not {host!r}")
@@ -114,6 +141,11 @@ class SandboxServer:
             token_lifetime=token_lifetime,
             seed=seed,
             catalog_sizes=catalog_sizes,
+            drop_rate=drop_rate,
+            truncate_rate=truncate_rate,
+            stall_rate=stall_rate,
+            stall_seconds=stall_seconds,
+            redirect_to=redirect_to,
         )
         self.host = host
         self.port = port
@@ -128,6 +160,11 @@ class SandboxServer:
         self.retry_after = retry_after
         self.token_lifetime = token_lifetime
         self.seed = seed
+        self.drop_rate = drop_rate
+        self.truncate_rate = truncate_rate
+        self.stall_rate = stall_rate
+        self.stall_seconds = stall_seconds
+        self.redirect_to = redirect_to
         self._stopping = threading.Event()
         self._app = SandboxApp(self._config, clock=clock, sleep=self._stopping.wait)
         self._lock = threading.Lock()
@@ -168,7 +205,10 @@ class SandboxServer:
 
     @property
     def faults(self) -> dict[str, int]:
-        """Faults injected so far, by status: ``{"429": n, "500": n, "503": n}``."""
+        """Faults injected so far, by kind.
+
+        ``{"429": n, "500": n, "503": n, "drop": n, "truncate": n, "stall": n}``.
+        """
         return self._app.faults
 
     @property
@@ -188,7 +228,7 @@ class SandboxServer:
             if self._thread is not None:
                 return self
             self._stopping.clear()
-            httpd = _ThreadingWSGIServer((self.host, self.port), self._app)
+            httpd = _ThreadingWSGIServer((self.host, self.port), self._app, self._stopping.wait)
             self.port = httpd.server_port
             thread = threading.Thread(
                 target=httpd.serve_forever,
@@ -208,7 +248,7 @@ class SandboxServer:
             if httpd is None or thread is None:
                 return
             self._httpd = self._thread = None
-            self._stopping.set()  # ends any latency wait at once
+            self._stopping.set()  # ends any latency or stall wait at once
             httpd.shutdown()
             thread.join()
             httpd.close_connections()
@@ -232,7 +272,20 @@ class SandboxServer:
             f"{type(self).__name__}(url={url!r}, running={self.running}, "
             f"latency={self.latency!r}, rate_limit_rate={self.rate_limit_rate!r}, "
             f"server_error_rate={self.server_error_rate!r}, retry_after={self.retry_after!r}, "
-            f"token_lifetime={self.token_lifetime!r}, seed={self.seed!r})"
+            f"token_lifetime={self.token_lifetime!r}, seed={self.seed!r}{self._more_settings()})"
+        )
+
+    def _more_settings(self) -> str:
+        """The socket-fault and redirect settings that differ from their defaults."""
+        settings = {
+            "drop_rate": (self.drop_rate, 0.0),
+            "truncate_rate": (self.truncate_rate, 0.0),
+            "stall_rate": (self.stall_rate, 0.0),
+            "stall_seconds": (self.stall_seconds, DEFAULT_STALL_SECONDS),
+            "redirect_to": (self.redirect_to, None),
+        }
+        return "".join(
+            f", {name}={value!r}" for name, (value, default) in settings.items() if value != default
         )
 
     def client(self, **options: Any) -> BrowseClient:
@@ -269,8 +322,11 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
     block_on_close = False  # connections are tracked and joined by close_connections
 
-    def __init__(self, address: tuple[str, int], app: WSGIApplication) -> None:
+    def __init__(
+        self, address: tuple[str, int], app: WSGIApplication, wait: Callable[[float], bool]
+    ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.wait = wait  # waits out a stall; returns True at once when the server stops
         self._connections: dict[Any, threading.Thread] = {}
         self._connections_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
@@ -371,16 +427,55 @@ class _RequestHandler(WSGIRequestHandler):
 
 
 class _ServerHandler(ServerHandler):
-    """wsgiref's handler, speaking HTTP/1.1 and saying when it closes the connection."""
+    """wsgiref's handler, speaking HTTP/1.1 and saying when it closes the connection.
+
+    It also carries out the socket-level fault the app drew for a request (see
+    `SocketFault`): the answer is written short, late or not at all, and the connection
+    is closed after it, without announcing it.
+    """
 
     http_version = "1.1"
     headers: Headers
     request_handler: _RequestHandler
+    # set by wsgiref while a request is handled (not declared by typeshed)
+    environ: dict[str, Any] | None
+    result: Iterable[bytes] | None
+    status: str | None
 
     def cleanup_headers(self) -> None:
         super().cleanup_headers()
         if self.request_handler.close_connection:
             self.headers["Connection"] = "close"
+
+    def finish_response(self) -> None:
+        fault = self.environ.get(FAULT_ENVIRON_KEY) if self.environ is not None else None
+        if not isinstance(fault, SocketFault):
+            super().finish_response()
+            return
+        body = b"".join(self.result or ())
+        try:
+            self._inject(fault, body)
+        finally:
+            self.request_handler.close_connection = True
+        self.close()
+
+    def _inject(self, fault: SocketFault, body: bytes) -> None:
+        if fault.kind == "drop-after-headers":
+            lines = [f"HTTP/{self.http_version} {self.status}\r\n"]
+            for name, value in self.headers.items():
+                lines.append(f"{name}: {value}\r\n")
+                if name.lower() == "content-length":
+                    break
+            self._write("".join(lines).encode("iso-8859-1"))
+            self._flush()
+        elif fault.kind == "truncate":
+            self.write(body[: len(body) // 2])
+        elif fault.kind == "stall":
+            self.send_headers()
+            self._flush()
+            if not self.request_handler.server.wait(fault.seconds):  # True: stopping
+                self.write(body)
+        # "drop": nothing at all is written
 
     def log_exception(self, exc_info: OptExcInfo) -> None:
         self.request_handler.close_connection = True
