@@ -233,3 +233,11 @@ def test_the_pytest_fixture_gives_a_running_sandbox(amazon_music_sandbox: Sandbo
 
     assert [track.title for track in page] == ["Beggin' [Explicit]", "Heat Waves"]
     assert amazon_music_sandbox.url.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.parametrize("category_id", ["2iB4IU25/tracks", "2iB4IU25%2Ftracks", "../categories"])
+def test_an_id_never_reaches_another_route(client: BrowseClient, category_id: str) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        client.get_category(category_id)
+
+    assert repr(category_id) in str(caught.value)

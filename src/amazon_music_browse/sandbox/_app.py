@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Final, NamedTuple
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from ._catalog import Catalog, Node
 
@@ -58,7 +58,9 @@ _TOP_LEVEL_PATHS: Final[Mapping[str, str]] = {
     "/v1/browse/podcasts/episodes/new": "newPodcastEpisodes",
     "/v1/browse/categories": "browseCategories",
 }
-_CATEGORY_PREFIX: Final = "/v1/browse/categories/"
+_CATEGORY_SEGMENTS: Final = ("", "v1", "browse", "categories")
+RAW_URI: Final = "RAW_URI"
+"""Environ key of the request target as sent (set by the sandbox's server)."""
 _CATEGORY_KEYS: Final = frozenset({"albums", "playlists", "tracks"})
 _MAX_LIMITS: Final[Mapping[str, int]] = {"topTracks": 20}
 _DEFAULT_MAX_LIMIT: Final = 100
@@ -362,7 +364,7 @@ class SandboxApp:
         if self.config.redirect_to is not None:
             raise _Redirect(_redirect_location(self.config.redirect_to, environ))
         self._authenticate(environ)
-        route = _route(path)
+        route = _route(_segments(environ))
         if route is None:
             raise _Fail(404, "RESOURCE_NOT_FOUND", f"No resource at {path}.")
         method = environ.get("REQUEST_METHOD", "GET")
@@ -555,15 +557,28 @@ def _redirect_location(redirect_to: str, environ: WSGIEnvironment) -> str:
     return redirect_to.rstrip("/") + path + (f"?{query}" if query else "")
 
 
-def _route(path: str) -> _Route | None:
-    if path in _TOP_LEVEL_PATHS:
+def _segments(environ: WSGIEnvironment) -> list[str]:
+    """The path's segments, each decoded on its own, so an encoded ``/`` stays in its segment.
+
+    Without ``RAW_URI`` (the app called directly), the decoded ``PATH_INFO`` is split.
+    """
+    raw: str | None = environ.get(RAW_URI)
+    if raw is None:
+        return _path(environ).split("/")
+    return [unquote(segment) for segment in urlsplit(raw).path.split("/")]
+
+
+def _route(segments: list[str]) -> _Route | None:
+    path = "/".join(segments)
+    if path in _TOP_LEVEL_PATHS and len(segments) == path.count("/") + 1:
         return _Route(_TOP_LEVEL_PATHS[path], None)
-    if not path.startswith(_CATEGORY_PREFIX):
+    size = len(_CATEGORY_SEGMENTS)
+    head, rest = tuple(segments[:size]), segments[size:]
+    if head != _CATEGORY_SEGMENTS or not rest or not rest[0] or len(rest) > 2:
         return None
-    category_id, slash, key = path[len(_CATEGORY_PREFIX) :].partition("/")
-    if not category_id or (slash and key not in _CATEGORY_KEYS):
+    if len(rest) == 2 and rest[1] not in _CATEGORY_KEYS:
         return None
-    return _Route(key or "category", category_id)
+    return _Route(rest[1] if len(rest) == 2 else "category", rest[0])
 
 
 def _one(params: Mapping[str, list[str]], name: str) -> str | None:

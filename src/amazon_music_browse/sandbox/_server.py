@@ -20,6 +20,7 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 from ._app import (
     DEFAULT_STALL_SECONDS,
     FAULT_ENVIRON_KEY,
+    RAW_URI,
     TOKEN_PATH,
     SandboxApp,
     SandboxConfig,
@@ -376,6 +377,16 @@ class _RequestHandler(WSGIRequestHandler):
     wbufsize = -1  # buffer each answer and flush it in one go
     timeout = _IDLE_TIMEOUT
     server: _ThreadingWSGIServer
+
+    def get_environ(self) -> dict[str, str]:
+        """The WSGI environ, plus ``RAW_URI``: the request target as sent, still encoded.
+
+        ``PATH_INFO`` is decoded, so an id with an encoded ``/`` could not be told apart
+        from two path segments; the app routes on ``RAW_URI`` instead.
+        """
+        environ = super().get_environ()
+        environ[RAW_URI] = self.path
+        return environ
 
     def handle(self) -> None:
         try:
