@@ -154,30 +154,23 @@ CATEGORIES = Endpoint(
     "get_categories", "/v1/browse/categories", ("data", "browseCategories"), Category, (1, 100)
 )
 CATEGORY = Endpoint("get_category", _CATEGORY, ("data", "category"), Category)
-CATEGORY_ALBUMS = Endpoint(
-    "get_category_albums",
-    _CATEGORY + "/albums",
-    ("data", "category", "albums"),
-    Album,
-    (1, 100),
-    owner_key="category",
-)
-CATEGORY_PLAYLISTS = Endpoint(
-    "get_category_playlists",
-    _CATEGORY + "/playlists",
-    ("data", "category", "playlists"),
-    Playlist,
-    (1, 100),
-    owner_key="category",
-)
-CATEGORY_TRACKS = Endpoint(
-    "get_category_tracks",
-    _CATEGORY + "/tracks",
-    ("data", "category", "tracks"),
-    Track,
-    (1, 100),
-    owner_key="category",
-)
+
+
+def _category_collection(key: str, model: type[ModelT]) -> Endpoint[ModelT]:
+    """A category's collection: answered inside the category object, beside its own fields."""
+    return Endpoint(
+        f"get_category_{key}",
+        f"{_CATEGORY}/{key}",
+        ("data", "category", key),
+        model,
+        (1, 100),
+        owner_key="category",
+    )
+
+
+CATEGORY_ALBUMS = _category_collection("albums", Album)
+CATEGORY_PLAYLISTS = _category_collection("playlists", Playlist)
+CATEGORY_TRACKS = _category_collection("tracks", Track)
 
 ENDPOINTS: tuple[Endpoint[Any], ...] = (
     TOP_TRACKS,

@@ -7,7 +7,7 @@ import logging
 import pickle
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -58,20 +58,14 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return fake
 
 
-@pytest.fixture
-def mocked() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
 def token_answer(token: Any, expires_in: Any = 3600, **extra: Any) -> dict[str, Any]:
     return {"access_token": token, "token_type": "bearer", "expires_in": expires_in, **extra}
 
 
-def add_tokens(mocked: responses.RequestsMock, *answers: dict[str, Any]) -> None:
+def add_tokens(mock: responses.RequestsMock, *answers: dict[str, Any]) -> None:
     """Queue token answers; ``responses`` serves them in order (the last one repeats)."""
     for answer in answers:
-        mocked.add(responses.POST, TOKEN_URL, json=answer)
+        mock.add(responses.POST, TOKEN_URL, json=answer)
 
 
 def make_lwa(**options: Any) -> LoginWithAmazon:
@@ -93,16 +87,16 @@ def assert_no_secret(text: str | bytes) -> None:
 # -- the request ------------------------------------------------------------------------
 
 
-def test_posts_the_refresh_token_grant_as_a_form(mocked: responses.RequestsMock) -> None:
-    add_tokens(mocked, token_answer(TOKEN_1))
+def test_posts_the_refresh_token_grant_as_a_form(mock: responses.RequestsMock) -> None:
+    add_tokens(mock, token_answer(TOKEN_1))
 
     assert make_lwa()() == TOKEN_1
 
-    assert len(mocked.calls) == 1
-    request = mocked.calls[0].request
+    assert len(mock.calls) == 1
+    request = mock.calls[0].request
     assert request.method == "POST"
     assert request.url == TOKEN_URL
-    assert posted_form(mocked.calls[0]) == {
+    assert posted_form(mock.calls[0]) == {
         "grant_type": ["refresh_token"],
         "refresh_token": [REFRESH_TOKEN],
         "client_id": [CLIENT_ID],
@@ -116,20 +110,20 @@ def test_posts_the_refresh_token_grant_as_a_form(mocked: responses.RequestsMock)
 
 @pytest.mark.parametrize("timeout", [10.0, 2.5, (3.0, 7.0)])
 def test_the_timeout_is_passed_to_requests(
-    mocked: responses.RequestsMock, timeout: float | tuple[float, float]
+    mock: responses.RequestsMock, timeout: float | tuple[float, float]
 ) -> None:
-    add_tokens(mocked, token_answer(TOKEN_1))
+    add_tokens(mock, token_answer(TOKEN_1))
     lwa = LoginWithAmazon(CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, timeout=timeout)
 
     lwa()
 
-    assert getattr(mocked.calls[0].request, "req_kwargs", {})["timeout"] == timeout
+    assert getattr(mock.calls[0].request, "req_kwargs", {})["timeout"] == timeout
     assert lwa.timeout == timeout
 
 
-def test_a_custom_token_url_is_used(mocked: responses.RequestsMock) -> None:
+def test_a_custom_token_url_is_used(mock: responses.RequestsMock) -> None:
     eu = "https://api.amazon.co.uk/auth/o2/token"
-    mocked.add(responses.POST, eu, json=token_answer(TOKEN_1))
+    mock.add(responses.POST, eu, json=token_answer(TOKEN_1))
 
     lwa = LoginWithAmazon(CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, eu)
 
@@ -137,34 +131,34 @@ def test_a_custom_token_url_is_used(mocked: responses.RequestsMock) -> None:
     assert lwa.token_url == eu
 
 
-def test_redirects_are_not_followed_with_the_credentials(mocked: responses.RequestsMock) -> None:
-    mocked.add(
+def test_redirects_are_not_followed_with_the_credentials(mock: responses.RequestsMock) -> None:
+    mock.add(
         responses.POST,
         TOKEN_URL,
         status=307,
         headers={"Location": "https://elsewhere.example/auth/o2/token"},
     )
-    mocked.add(responses.POST, "https://elsewhere.example/auth/o2/token", json=token_answer("x"))
+    mock.add(responses.POST, "https://elsewhere.example/auth/o2/token", json=token_answer("x"))
 
     with pytest.raises(APIConnectionError, match="redirect") as info:
         make_lwa()()
 
-    assert len(mocked.calls) == 1
+    assert len(mock.calls) == 1
     assert_no_secret(str(info.value))
 
 
 # -- caching and refresh ----------------------------------------------------------------
 
 
-def test_the_token_is_cached(mocked: responses.RequestsMock, clock: Clock) -> None:
-    add_tokens(mocked, token_answer(TOKEN_1), token_answer(TOKEN_2))
+def test_the_token_is_cached(mock: responses.RequestsMock, clock: Clock) -> None:
+    add_tokens(mock, token_answer(TOKEN_1), token_answer(TOKEN_2))
     lwa = make_lwa()
 
     assert lwa() == TOKEN_1
     clock.now += 1800
     assert lwa() == TOKEN_1
 
-    assert len(mocked.calls) == 1
+    assert len(mock.calls) == 1
 
 
 @pytest.mark.parametrize(
@@ -183,44 +177,44 @@ def test_the_token_is_cached(mocked: responses.RequestsMock, clock: Clock) -> No
     ],
 )
 def test_refreshes_when_less_than_min_60s_or_a_tenth_of_the_lifetime_remains(
-    mocked: responses.RequestsMock,
+    mock: responses.RequestsMock,
     clock: Clock,
     lifetime: int,
     seconds_left: float,
     refreshed: bool,
 ) -> None:
-    add_tokens(mocked, token_answer(TOKEN_1, lifetime), token_answer(TOKEN_2, lifetime))
+    add_tokens(mock, token_answer(TOKEN_1, lifetime), token_answer(TOKEN_2, lifetime))
     lwa = make_lwa()
     assert lwa() == TOKEN_1
 
     clock.now += lifetime - seconds_left
 
     assert lwa() == (TOKEN_2 if refreshed else TOKEN_1)
-    assert len(mocked.calls) == (2 if refreshed else 1)
+    assert len(mock.calls) == (2 if refreshed else 1)
 
 
 def test_expiry_counts_from_when_the_request_was_sent(
-    mocked: responses.RequestsMock, clock: Clock
+    mock: responses.RequestsMock, clock: Clock
 ) -> None:
     def slow_answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
         clock.now += 30  # the token endpoint took 30 s to answer
         return 200, {}, json.dumps(token_answer(TOKEN_1, 3600))
 
-    mocked.add_callback(responses.POST, TOKEN_URL, callback=slow_answer)
+    mock.add_callback(responses.POST, TOKEN_URL, callback=slow_answer)
     lwa = make_lwa()
     lwa()
 
     clock.now += 3600 - 30 - 59  # 59 s left by the clock of the request's start
     lwa()
 
-    assert len(mocked.calls) == 2
+    assert len(mock.calls) == 2
 
 
 def test_a_new_refresh_token_is_used_from_then_on(
-    mocked: responses.RequestsMock, clock: Clock
+    mock: responses.RequestsMock, clock: Clock
 ) -> None:
     add_tokens(
-        mocked,
+        mock,
         token_answer(TOKEN_1, refresh_token=NEW_REFRESH_TOKEN),
         token_answer(TOKEN_2),  # no refresh_token: keep the one we have
         token_answer(TOKEN_3),
@@ -233,14 +227,14 @@ def test_a_new_refresh_token_is_used_from_then_on(
     clock.now += 3600
     assert lwa() == TOKEN_3
 
-    sent = [posted_form(call)["refresh_token"] for call in mocked.calls]
+    sent = [posted_form(call)["refresh_token"] for call in mock.calls]
     assert sent == [[REFRESH_TOKEN], [NEW_REFRESH_TOKEN], [NEW_REFRESH_TOKEN]]
 
 
 def test_invalidating_the_current_token_makes_the_next_call_refresh(
-    mocked: responses.RequestsMock,
+    mock: responses.RequestsMock,
 ) -> None:
-    add_tokens(mocked, token_answer(TOKEN_1), token_answer(TOKEN_2))
+    add_tokens(mock, token_answer(TOKEN_1), token_answer(TOKEN_2))
     lwa = make_lwa()
     assert lwa() == TOKEN_1
 
@@ -248,13 +242,13 @@ def test_invalidating_the_current_token_makes_the_next_call_refresh(
 
     assert lwa() == TOKEN_2
     assert lwa() == TOKEN_2
-    assert len(mocked.calls) == 2
+    assert len(mock.calls) == 2
 
 
 def test_invalidating_an_older_token_keeps_the_newer_one(
-    mocked: responses.RequestsMock,
+    mock: responses.RequestsMock,
 ) -> None:
-    add_tokens(mocked, token_answer(TOKEN_1), token_answer(TOKEN_2), token_answer(TOKEN_3))
+    add_tokens(mock, token_answer(TOKEN_1), token_answer(TOKEN_2), token_answer(TOKEN_3))
     lwa = make_lwa()
     lwa()
     lwa.invalidate(TOKEN_1)
@@ -263,24 +257,24 @@ def test_invalidating_an_older_token_keeps_the_newer_one(
     lwa.invalidate(TOKEN_1)  # a late caller that was refused the old token
 
     assert lwa() == TOKEN_2
-    assert len(mocked.calls) == 2
+    assert len(mock.calls) == 2
 
 
-def test_invalidating_before_any_token_does_nothing(mocked: responses.RequestsMock) -> None:
-    add_tokens(mocked, token_answer(TOKEN_1))
+def test_invalidating_before_any_token_does_nothing(mock: responses.RequestsMock) -> None:
+    add_tokens(mock, token_answer(TOKEN_1))
     lwa = make_lwa()
 
     lwa.invalidate("Atza|never-issued")
 
     assert lwa() == TOKEN_1
-    assert len(mocked.calls) == 1
+    assert len(mock.calls) == 1
 
 
 def test_a_failed_refresh_is_tried_again_on_the_next_call(
-    mocked: responses.RequestsMock,
+    mock: responses.RequestsMock,
 ) -> None:
-    mocked.add(responses.POST, TOKEN_URL, status=503, json={"error": "ServerError"})
-    add_tokens(mocked, token_answer(TOKEN_1))
+    mock.add(responses.POST, TOKEN_URL, status=503, json={"error": "ServerError"})
+    add_tokens(mock, token_answer(TOKEN_1))
     lwa = make_lwa()
 
     with pytest.raises(InternalServerError):
@@ -292,7 +286,7 @@ def test_a_failed_refresh_is_tried_again_on_the_next_call(
 
 
 def slow_token_endpoint(
-    mocked: responses.RequestsMock, tokens: list[str]
+    mock: responses.RequestsMock, tokens: list[str]
 ) -> Callable[[requests.PreparedRequest], tuple[int, dict[str, str], str]]:
     """A token endpoint that takes 50 ms and hands out ``tokens`` in order."""
     issued = iter(tokens)
@@ -301,7 +295,7 @@ def slow_token_endpoint(
         time.sleep(0.05)
         return 200, {}, json.dumps(token_answer(next(issued)))
 
-    mocked.add_callback(responses.POST, TOKEN_URL, callback=answer)
+    mock.add_callback(responses.POST, TOKEN_URL, callback=answer)
     return answer
 
 
@@ -327,18 +321,18 @@ def run_threads(count: int, work: Callable[[], str]) -> list[str]:
     return results
 
 
-def test_concurrent_callers_share_one_token_request(mocked: responses.RequestsMock) -> None:
-    slow_token_endpoint(mocked, [TOKEN_1, TOKEN_2])
+def test_concurrent_callers_share_one_token_request(mock: responses.RequestsMock) -> None:
+    slow_token_endpoint(mock, [TOKEN_1, TOKEN_2])
     lwa = make_lwa()
 
     results = run_threads(16, lwa)
 
-    assert len(mocked.calls) == 1
+    assert len(mock.calls) == 1
     assert results == [TOKEN_1] * 16
 
 
-def test_callers_refused_at_once_share_one_refresh(mocked: responses.RequestsMock) -> None:
-    slow_token_endpoint(mocked, [TOKEN_1, TOKEN_2, TOKEN_3])
+def test_callers_refused_at_once_share_one_refresh(mock: responses.RequestsMock) -> None:
+    slow_token_endpoint(mock, [TOKEN_1, TOKEN_2, TOKEN_3])
     lwa = make_lwa()
     assert lwa() == TOKEN_1
 
@@ -348,15 +342,15 @@ def test_callers_refused_at_once_share_one_refresh(mocked: responses.RequestsMoc
 
     results = run_threads(8, refused_then_ask_again)
 
-    assert len(mocked.calls) == 2
+    assert len(mock.calls) == 2
     assert results == [TOKEN_2] * 8
 
 
 # -- errors -----------------------------------------------------------------------------
 
 
-def test_invalid_grant_raises_authentication_error(mocked: responses.RequestsMock) -> None:
-    mocked.add(
+def test_invalid_grant_raises_authentication_error(mock: responses.RequestsMock) -> None:
+    mock.add(
         responses.POST,
         TOKEN_URL,
         status=400,
@@ -375,8 +369,8 @@ def test_invalid_grant_raises_authentication_error(mocked: responses.RequestsMoc
     assert str(error) == "400 invalid_grant: The request has an invalid grant"
 
 
-def test_invalid_client_raises_authentication_error(mocked: responses.RequestsMock) -> None:
-    mocked.add(
+def test_invalid_client_raises_authentication_error(mock: responses.RequestsMock) -> None:
+    mock.add(
         responses.POST,
         TOKEN_URL,
         status=401,
@@ -396,9 +390,9 @@ def test_invalid_client_raises_authentication_error(mocked: responses.RequestsMo
     [(500, InternalServerError), (503, InternalServerError), (429, RateLimitError)],
 )
 def test_other_error_statuses_keep_their_class(
-    mocked: responses.RequestsMock, status: int, error_class: type[APIError]
+    mock: responses.RequestsMock, status: int, error_class: type[APIError]
 ) -> None:
-    mocked.add(
+    mock.add(
         responses.POST,
         TOKEN_URL,
         status=status,
@@ -433,9 +427,9 @@ def test_other_error_statuses_keep_their_class(
     ],
 )
 def test_a_200_without_a_usable_token_raises_response_validation_error(
-    mocked: responses.RequestsMock, body: str, problem: str
+    mock: responses.RequestsMock, body: str, problem: str
 ) -> None:
-    mocked.add(responses.POST, TOKEN_URL, body=body, status=200)
+    mock.add(responses.POST, TOKEN_URL, body=body, status=200)
 
     with pytest.raises(ResponseValidationError, match=problem) as info:
         make_lwa()()
@@ -445,8 +439,8 @@ def test_a_200_without_a_usable_token_raises_response_validation_error(
     assert_no_secret(info.value.body)
 
 
-def test_connection_error_raises_api_connection_error(mocked: responses.RequestsMock) -> None:
-    mocked.add(responses.POST, TOKEN_URL, body=requests.ConnectionError("connection refused"))
+def test_connection_error_raises_api_connection_error(mock: responses.RequestsMock) -> None:
+    mock.add(responses.POST, TOKEN_URL, body=requests.ConnectionError("connection refused"))
 
     with pytest.raises(APIConnectionError) as info:
         make_lwa()()
@@ -458,9 +452,9 @@ def test_connection_error_raises_api_connection_error(mocked: responses.Requests
 
 @pytest.mark.parametrize("exception", [requests.ReadTimeout, requests.ConnectTimeout])
 def test_timeout_raises_api_timeout_error(
-    mocked: responses.RequestsMock, exception: type[requests.Timeout]
+    mock: responses.RequestsMock, exception: type[requests.Timeout]
 ) -> None:
-    mocked.add(responses.POST, TOKEN_URL, body=exception("too slow"))
+    mock.add(responses.POST, TOKEN_URL, body=exception("too slow"))
 
     with pytest.raises(APITimeoutError, match="timed out"):
         make_lwa()()
@@ -519,8 +513,8 @@ def test_unsafe_token_urls_are_refused(token_url: Any) -> None:
         "http://[::1]:8765/auth/o2/token",
     ],
 )
-def test_plain_http_is_allowed_on_loopback(mocked: responses.RequestsMock, token_url: str) -> None:
-    mocked.add(responses.POST, token_url, json=token_answer(TOKEN_1))
+def test_plain_http_is_allowed_on_loopback(mock: responses.RequestsMock, token_url: str) -> None:
+    mock.add(responses.POST, token_url, json=token_answer(TOKEN_1))
 
     assert LoginWithAmazon(CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, token_url)() == TOKEN_1
 
@@ -540,9 +534,9 @@ def test_session_must_be_a_requests_session() -> None:
 
 
 def test_a_session_passed_in_is_used_and_left_open(
-    mocked: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+    mock: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    add_tokens(mocked, token_answer(TOKEN_1))
+    add_tokens(mock, token_answer(TOKEN_1))
     session = requests.Session()
     session.headers["X-Custom"] = "kept"
     closed: list[bool] = []
@@ -551,7 +545,7 @@ def test_a_session_passed_in_is_used_and_left_open(
     with LoginWithAmazon(CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, session=session) as lwa:
         lwa()
 
-    assert mocked.calls[0].request.headers["X-Custom"] == "kept"
+    assert mock.calls[0].request.headers["X-Custom"] == "kept"
     assert closed == []
 
 
@@ -568,10 +562,8 @@ def test_close_closes_a_session_it_created(monkeypatch: pytest.MonkeyPatch) -> N
 # -- secrecy ----------------------------------------------------------------------------
 
 
-def test_repr_shows_the_state_but_no_credential(
-    mocked: responses.RequestsMock, clock: Clock
-) -> None:
-    add_tokens(mocked, token_answer(TOKEN_1, refresh_token=NEW_REFRESH_TOKEN))
+def test_repr_shows_the_state_but_no_credential(mock: responses.RequestsMock, clock: Clock) -> None:
+    add_tokens(mock, token_answer(TOKEN_1, refresh_token=NEW_REFRESH_TOKEN))
     lwa = make_lwa()
     assert repr(lwa) == f"LoginWithAmazon(token_url={TOKEN_URL!r}, token_cached=False)"
 
@@ -587,7 +579,7 @@ def test_repr_shows_the_state_but_no_credential(
     assert "token_cached=False" in repr(lwa)
 
 
-def test_secrets_echoed_in_an_error_body_are_redacted(mocked: responses.RequestsMock) -> None:
+def test_secrets_echoed_in_an_error_body_are_redacted(mock: responses.RequestsMock) -> None:
     echo = {
         "error": "invalid_grant",
         "error_description": (
@@ -596,7 +588,7 @@ def test_secrets_echoed_in_an_error_body_are_redacted(mocked: responses.Requests
         ),
         "access_token": "leaked-value-without-prefix",
     }
-    mocked.add(responses.POST, TOKEN_URL, status=400, json=echo)
+    mock.add(responses.POST, TOKEN_URL, status=400, json=echo)
 
     with pytest.raises(AuthenticationError) as info:
         make_lwa()()
@@ -610,14 +602,14 @@ def test_secrets_echoed_in_an_error_body_are_redacted(mocked: responses.Requests
     assert error.code == "invalid_grant"
 
 
-def test_errors_pickle_without_credentials(mocked: responses.RequestsMock) -> None:
-    mocked.add(
+def test_errors_pickle_without_credentials(mock: responses.RequestsMock) -> None:
+    mock.add(
         responses.POST,
         TOKEN_URL,
         status=401,
         json={"error": "invalid_client", "error_description": f"bad secret {CLIENT_SECRET}"},
     )
-    mocked.add(responses.POST, TOKEN_URL, body=requests.ConnectionError("reset"))
+    mock.add(responses.POST, TOKEN_URL, body=requests.ConnectionError("reset"))
     lwa = make_lwa()
 
     for _ in range(2):
@@ -631,12 +623,12 @@ def test_errors_pickle_without_credentials(mocked: responses.RequestsMock) -> No
 
 
 def test_logs_never_contain_credentials(
-    mocked: responses.RequestsMock, clock: Clock, caplog: pytest.LogCaptureFixture
+    mock: responses.RequestsMock, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    add_tokens(mocked, token_answer(TOKEN_1, refresh_token=NEW_REFRESH_TOKEN))
-    add_tokens(mocked, token_answer(TOKEN_2))
-    mocked.add(
+    add_tokens(mock, token_answer(TOKEN_1, refresh_token=NEW_REFRESH_TOKEN))
+    add_tokens(mock, token_answer(TOKEN_2))
+    mock.add(
         responses.POST,
         TOKEN_URL,
         status=400,
@@ -680,19 +672,17 @@ EXPIRED = {
 }
 
 
-def test_the_client_refreshes_once_after_a_401(mocked: responses.RequestsMock) -> None:
-    add_tokens(mocked, token_answer(TOKEN_1), token_answer(TOKEN_2))
-    mocked.add(responses.GET, TOP_TRACKS_URL, status=401, json=EXPIRED)
-    mocked.add(responses.GET, TOP_TRACKS_URL, json=TOP_TRACKS)
+def test_the_client_refreshes_once_after_a_401(mock: responses.RequestsMock) -> None:
+    add_tokens(mock, token_answer(TOKEN_1), token_answer(TOKEN_2))
+    mock.add(responses.GET, TOP_TRACKS_URL, status=401, json=EXPIRED)
+    mock.add(responses.GET, TOP_TRACKS_URL, json=TOP_TRACKS)
     lwa = make_lwa()
 
     with BrowseClient(api_key=API_KEY, access_token=lwa) as client:
         page = client.get_top_tracks()
 
     assert [track.id for track in page] == ["B0TRACK1"]
-    sent = [
-        (call.request.method, call.request.headers.get("Authorization")) for call in mocked.calls
-    ]
+    sent = [(call.request.method, call.request.headers.get("Authorization")) for call in mock.calls]
     assert sent == [
         ("POST", None),
         ("GET", f"Bearer {TOKEN_1}"),
@@ -701,24 +691,24 @@ def test_the_client_refreshes_once_after_a_401(mocked: responses.RequestsMock) -
     ]
 
 
-def test_the_client_gives_up_after_a_second_401(mocked: responses.RequestsMock) -> None:
-    add_tokens(mocked, token_answer(TOKEN_1), token_answer(TOKEN_2))
-    mocked.add(responses.GET, TOP_TRACKS_URL, status=401, json=EXPIRED)
+def test_the_client_gives_up_after_a_second_401(mock: responses.RequestsMock) -> None:
+    add_tokens(mock, token_answer(TOKEN_1), token_answer(TOKEN_2))
+    mock.add(responses.GET, TOP_TRACKS_URL, status=401, json=EXPIRED)
     client = BrowseClient(api_key=API_KEY, access_token=make_lwa())
 
     with pytest.raises(AuthenticationError, match="INVALID_ACCESS_TOKEN") as info:
         client.get_top_tracks()
 
-    assert [call.request.method for call in mocked.calls] == ["POST", "GET", "POST", "GET"]
+    assert [call.request.method for call in mock.calls] == ["POST", "GET", "POST", "GET"]
     assert_no_secret(str(info.value))
 
 
 def test_the_client_retries_a_token_endpoint_outage(
-    mocked: responses.RequestsMock, sleeps: list[float]
+    mock: responses.RequestsMock, sleeps: list[float]
 ) -> None:
-    mocked.add(responses.POST, TOKEN_URL, status=503, body="busy")
-    add_tokens(mocked, token_answer(TOKEN_1))
-    mocked.add(responses.GET, TOP_TRACKS_URL, json=TOP_TRACKS)
+    mock.add(responses.POST, TOKEN_URL, status=503, body="busy")
+    add_tokens(mock, token_answer(TOKEN_1))
+    mock.add(responses.GET, TOP_TRACKS_URL, json=TOP_TRACKS)
     client = BrowseClient(api_key=API_KEY, access_token=make_lwa())
 
     assert len(client.get_top_tracks()) == 1
@@ -726,13 +716,13 @@ def test_the_client_retries_a_token_endpoint_outage(
 
 
 def test_a_refused_refresh_is_not_retried_by_the_client(
-    mocked: responses.RequestsMock, sleeps: list[float]
+    mock: responses.RequestsMock, sleeps: list[float]
 ) -> None:
-    mocked.add(responses.POST, TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    mock.add(responses.POST, TOKEN_URL, status=400, json={"error": "invalid_grant"})
     client = BrowseClient(api_key=API_KEY, access_token=make_lwa())
 
     with pytest.raises(AuthenticationError, match="invalid_grant"):
         client.get_top_tracks()
 
-    assert len(mocked.calls) == 1
+    assert len(mock.calls) == 1
     assert sleeps == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -70,17 +69,6 @@ class PlainTokenSource:
         token = self.tokens[min(self.asked, len(self.tokens) - 1)]
         self.asked += 1
         return token
-
-
-@pytest.fixture(autouse=True)
-def _no_real_sleep(sleeps: list[float]) -> list[float]:
-    return sleeps
-
-
-@pytest.fixture
-def mock() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 def authorizations(mock: responses.RequestsMock) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,14 +111,8 @@ def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / f"{name}.json").read_bytes()
 
 
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-def serve(rsps: responses.RequestsMock, body: bytes | str, status: int = 200) -> None:
-    rsps.add(responses.GET, ANY_URL, body=body, status=status)
+def serve(mock: responses.RequestsMock, body: bytes | str, status: int = 200) -> None:
+    mock.add(responses.GET, ANY_URL, body=body, status=status)
 
 
 def call(method: Method, client: BrowseClient | None = None, *args: Any, **kwargs: Any) -> Any:
@@ -127,10 +120,10 @@ def call(method: Method, client: BrowseClient | None = None, *args: Any, **kwarg
     return getattr(client, method.name)(*(args or method.args), **kwargs)
 
 
-def sent(rsps: responses.RequestsMock) -> Any:
+def sent(mock: responses.RequestsMock) -> Any:
     """The one request sent."""
-    assert len(rsps.calls) == 1
-    return rsps.calls[0].request
+    assert len(mock.calls) == 1
+    return mock.calls[0].request
 
 
 def query_of(request: Any) -> list[tuple[str, str]]:
@@ -145,10 +138,10 @@ def path_of(request: Any) -> str:
 
 
 @pytest.mark.parametrize("method", METHODS, ids=str)
-def test_request_method_url_and_headers(rsps: responses.RequestsMock, method: Method) -> None:
-    serve(rsps, fixture_bytes(method.fixture))
+def test_request_method_url_and_headers(mock: responses.RequestsMock, method: Method) -> None:
+    serve(mock, fixture_bytes(method.fixture))
     call(method)
-    request = sent(rsps)
+    request = sent(mock)
     assert request.method == "GET"
     assert request.url == BASE_URL + method.path
     assert path_of(request) == method.path
@@ -161,8 +154,8 @@ def test_request_method_url_and_headers(rsps: responses.RequestsMock, method: Me
 
 
 @pytest.mark.parametrize("method", METHODS, ids=str)
-def test_return_type(rsps: responses.RequestsMock, method: Method) -> None:
-    serve(rsps, fixture_bytes(method.fixture))
+def test_return_type(mock: responses.RequestsMock, method: Method) -> None:
+    serve(mock, fixture_bytes(method.fixture))
     result = call(method)
     if method.is_list:
         assert isinstance(result, ResponseCollection)
@@ -186,26 +179,26 @@ def test_return_type(rsps: responses.RequestsMock, method: Method) -> None:
     ],
 )
 def test_query(
-    rsps: responses.RequestsMock,
+    mock: responses.RequestsMock,
     method: Method,
     kwargs: dict[str, Any],
     query: list[tuple[str, str]],
 ) -> None:
-    serve(rsps, fixture_bytes(method.fixture))
+    serve(mock, fixture_bytes(method.fixture))
     call(method, **kwargs)
-    request = sent(rsps)
+    request = sent(mock)
     assert query_of(request) == query
     assert path_of(request) == method.path
 
 
 @pytest.mark.parametrize("method", LIST_METHODS, ids=str)
 def test_cursor_with_reserved_characters_is_sent_intact(
-    rsps: responses.RequestsMock, method: Method
+    mock: responses.RequestsMock, method: Method
 ) -> None:
     cursor = "tztok-v2_a+b/c=d&limit=1#x y%20"
-    serve(rsps, fixture_bytes(method.fixture))
+    serve(mock, fixture_bytes(method.fixture))
     call(method, limit=3, cursor=cursor)
-    assert query_of(sent(rsps)) == [("limit", "3"), ("cursor", cursor)]
+    assert query_of(sent(mock)) == [("limit", "3"), ("cursor", cursor)]
 
 
 def test_get_category_takes_no_limit_or_cursor() -> None:
@@ -224,59 +217,59 @@ def test_list_methods_take_limit_and_cursor_as_keywords_only(method: Method) -> 
 # -- argument checks, before any request ---------------------------------------------------
 
 
-def assert_nothing_sent(rsps: responses.RequestsMock) -> None:
-    assert len(rsps.calls) == 0
+def assert_nothing_sent(mock: responses.RequestsMock) -> None:
+    assert len(mock.calls) == 0
 
 
 @pytest.mark.parametrize("method", LIST_METHODS, ids=str)
 @pytest.mark.parametrize("which", ["below", "above", "negative"])
 def test_limit_out_of_bounds_is_a_value_error_naming_the_bounds(
-    rsps: responses.RequestsMock, method: Method, which: str
+    mock: responses.RequestsMock, method: Method, which: str
 ) -> None:
     assert method.limits is not None
     low, high = method.limits
     limit = {"below": low - 1, "above": high + 1, "negative": -1}[which]
-    serve(rsps, fixture_bytes(method.fixture))
+    serve(mock, fixture_bytes(method.fixture))
     with pytest.raises(ValueError, match=rf"\b{low}\b.*\b{high}\b") as info:
         call(method, limit=limit)
     assert not isinstance(info.value, TypeError)
-    assert_nothing_sent(rsps)
+    assert_nothing_sent(mock)
 
 
 @pytest.mark.parametrize("method", LIST_METHODS, ids=str)
 @pytest.mark.parametrize("limit", [True, False, 1.5, 5.0, "5", b"5", [5]])
 def test_limit_of_the_wrong_type_is_a_type_error(
-    rsps: responses.RequestsMock, method: Method, limit: Any
+    mock: responses.RequestsMock, method: Method, limit: Any
 ) -> None:
     assert method.limits is not None
     low, high = method.limits
-    serve(rsps, fixture_bytes(method.fixture))
+    serve(mock, fixture_bytes(method.fixture))
     with pytest.raises(TypeError, match=rf"\b{low}\b.*\b{high}\b"):
         call(method, limit=limit)
-    assert_nothing_sent(rsps)
+    assert_nothing_sent(mock)
 
 
 @pytest.mark.parametrize("method", LIST_METHODS, ids=str)
 @pytest.mark.parametrize("edge", ["min", "max"])
 def test_limit_bounds_are_inclusive(
-    rsps: responses.RequestsMock, method: Method, edge: str
+    mock: responses.RequestsMock, method: Method, edge: str
 ) -> None:
     assert method.limits is not None
     limit = method.limits[0] if edge == "min" else method.limits[1]
-    serve(rsps, fixture_bytes(method.fixture))
+    serve(mock, fixture_bytes(method.fixture))
     call(method, limit=limit)
-    assert query_of(sent(rsps)) == [("limit", str(limit))]
+    assert query_of(sent(mock)) == [("limit", str(limit))]
 
 
 def test_top_tracks_max_is_twenty_and_the_others_a_hundred(
-    rsps: responses.RequestsMock,
+    mock: responses.RequestsMock,
 ) -> None:
     client = make_client()
     with pytest.raises(ValueError, match="20"):
         client.get_top_tracks(limit=21)
-    serve(rsps, fixture_bytes("top_playlists"))
+    serve(mock, fixture_bytes("top_playlists"))
     client.get_top_playlists(limit=21)
-    assert query_of(sent(rsps)) == [("limit", "21")]
+    assert query_of(sent(mock)) == [("limit", "21")]
 
 
 @pytest.mark.parametrize("method", LIST_METHODS, ids=str)
@@ -285,12 +278,12 @@ def test_top_tracks_max_is_twenty_and_the_others_a_hundred(
     [("", ValueError), (5, TypeError), (b"tok", TypeError), (["tok"], TypeError)],
 )
 def test_bad_cursor(
-    rsps: responses.RequestsMock, method: Method, cursor: Any, error: type[Exception]
+    mock: responses.RequestsMock, method: Method, cursor: Any, error: type[Exception]
 ) -> None:
-    serve(rsps, fixture_bytes(method.fixture))
+    serve(mock, fixture_bytes(method.fixture))
     with pytest.raises(error, match="cursor"):
         call(method, cursor=cursor)
-    assert_nothing_sent(rsps)
+    assert_nothing_sent(mock)
 
 
 @pytest.mark.parametrize("method", CATEGORY_METHODS, ids=str)
@@ -312,12 +305,12 @@ def test_bad_cursor(
     ],
 )
 def test_bad_category_id(
-    rsps: responses.RequestsMock, method: Method, category_id: Any, error: type[Exception]
+    mock: responses.RequestsMock, method: Method, category_id: Any, error: type[Exception]
 ) -> None:
-    serve(rsps, fixture_bytes(method.fixture))
+    serve(mock, fixture_bytes(method.fixture))
     with pytest.raises(error, match="category_id"):
         call(method, None, category_id)
-    assert_nothing_sent(rsps)
+    assert_nothing_sent(mock)
 
 
 @pytest.mark.parametrize("method", CATEGORY_METHODS, ids=str)
@@ -342,11 +335,11 @@ def test_bad_category_id(
     ],
 )
 def test_category_id_is_one_percent_encoded_path_segment(
-    rsps: responses.RequestsMock, method: Method, category_id: str, segment: str
+    mock: responses.RequestsMock, method: Method, category_id: str, segment: str
 ) -> None:
-    serve(rsps, fixture_bytes(method.fixture))
+    serve(mock, fixture_bytes(method.fixture))
     call(method, None, category_id)
-    request = sent(rsps)
+    request = sent(mock)
     expected = method.path.replace("2iB4IU25", segment)
     assert path_of(request) == expected
     assert request.url == BASE_URL + expected
@@ -418,21 +411,21 @@ NOT_JSON_BODIES = {
 @pytest.mark.parametrize("method", METHODS, ids=str)
 @pytest.mark.parametrize("body", list(NOT_JSON_BODIES.values()), ids=list(NOT_JSON_BODIES))
 def test_2xx_body_that_is_not_the_documented_json(
-    rsps: responses.RequestsMock, method: Method, body: bytes
+    mock: responses.RequestsMock, method: Method, body: bytes
 ) -> None:
-    serve(rsps, body)
+    serve(mock, body)
     with pytest.raises(ResponseValidationError) as info:
         call(method)
     error = info.value
     assert error.status_code == 200
     assert error.body == body.decode("utf-8", errors="replace")[: 64 * 1024]
     assert len(str(error)) < 1200
-    assert len(rsps.calls) == 1
+    assert len(mock.calls) == 1
 
 
-def test_response_validation_error_body_is_cut_to_64_kib(rsps: responses.RequestsMock) -> None:
+def test_response_validation_error_body_is_cut_to_64_kib(mock: responses.RequestsMock) -> None:
     body = b"<html>" + b"x" * 200_000
-    serve(rsps, body)
+    serve(mock, body)
     with pytest.raises(ResponseValidationError) as info:
         make_client().get_top_tracks()
     assert info.value.body == body[: 64 * 1024].decode()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import pickle
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -50,29 +49,23 @@ DOCS_ERROR = {
 # -- helpers ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def error_body(status: int | str, code: str, message: str, **extra: Any) -> str:
     return json.dumps({"error": {"status": status, "code": code, "message": message, **extra}})
 
 
 def raise_from(
-    rsps: responses.RequestsMock,
+    mock: responses.RequestsMock,
     status: int,
     body: str | bytes = "",
     headers: dict[str, str] | None = None,
     client: BrowseClient | None = None,
 ) -> APIError:
     """The ``APIError`` one ``get_category`` call raises when answered with ``status``."""
-    rsps.add(responses.GET, ANY_URL, status=status, body=body, headers=headers)
+    mock.add(responses.GET, ANY_URL, status=status, body=body, headers=headers)
     client = client or BrowseClient(API_KEY, ACCESS_TOKEN, max_retries=0)
     with pytest.raises(APIError) as info:
         client.get_category("2iB4IU25")
-    assert len(rsps.calls) == 1
+    assert len(mock.calls) == 1
     return info.value
 
 
@@ -109,9 +102,9 @@ STATUS_CLASSES = [
 
 @pytest.mark.parametrize(("status", "cls"), STATUS_CLASSES)
 def test_status_maps_to_class(
-    rsps: responses.RequestsMock, status: int, cls: type[APIError]
+    mock: responses.RequestsMock, status: int, cls: type[APIError]
 ) -> None:
-    error = raise_from(rsps, status, error_body(status, "SOME_CODE", "went wrong"))
+    error = raise_from(mock, status, error_body(status, "SOME_CODE", "went wrong"))
     assert type(error) is cls
     assert error.status_code == status
     assert error.code == "SOME_CODE"
@@ -121,9 +114,9 @@ def test_status_maps_to_class(
 
 @pytest.mark.parametrize(("status", "cls"), [*STATUS_CLASSES, (304, APIError)])
 def test_status_maps_to_class_with_an_empty_body(
-    rsps: responses.RequestsMock, status: int, cls: type[APIError]
+    mock: responses.RequestsMock, status: int, cls: type[APIError]
 ) -> None:
-    error = raise_from(rsps, status)
+    error = raise_from(mock, status)
     assert type(error) is cls
     assert (error.code, error.message, error.body) == (None, None, "")
     assert str(error) == str(status)
@@ -134,12 +127,12 @@ def test_status_maps_to_class_with_an_empty_body(
 
 @pytest.mark.parametrize("status_field", ["403", 403])
 def test_error_object_fills_every_attribute(
-    rsps: responses.RequestsMock, status_field: str | int
+    mock: responses.RequestsMock, status_field: str | int
 ) -> None:
     document = json.loads(json.dumps(DOCS_ERROR))
     document["error"]["status"] = status_field
     body = json.dumps(document)
-    error = raise_from(rsps, 403, body, headers={"x-amzn-RequestId": "req-7c1e"})
+    error = raise_from(mock, 403, body, headers={"x-amzn-RequestId": "req-7c1e"})
 
     assert type(error) is PermissionDeniedError
     assert error.status_code == 403
@@ -159,14 +152,14 @@ def test_error_object_fills_every_attribute(
     )
 
 
-def test_str_reads_like_the_contract(rsps: responses.RequestsMock) -> None:
+def test_str_reads_like_the_contract(mock: responses.RequestsMock) -> None:
     body = error_body(404, "RESOURCE_NOT_FOUND", "Category not found", reference="ref-42")
-    error = raise_from(rsps, 404, body)
+    error = raise_from(mock, 404, body)
     assert str(error) == "404 RESOURCE_NOT_FOUND: Category not found (reference ref-42)"
 
 
-def test_optional_fields_are_none_when_not_sent(rsps: responses.RequestsMock) -> None:
-    error = raise_from(rsps, 400, error_body("400", "BAD_REQUEST", "limit is bad"))
+def test_optional_fields_are_none_when_not_sent(mock: responses.RequestsMock) -> None:
+    error = raise_from(mock, 400, error_body("400", "BAD_REQUEST", "limit is bad"))
     assert (error.url, error.reference, error.payload, error.request_id) == (
         None,
         None,
@@ -177,29 +170,29 @@ def test_optional_fields_are_none_when_not_sent(rsps: responses.RequestsMock) ->
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_retry_after_header_is_read(rsps: responses.RequestsMock, status: int) -> None:
+def test_retry_after_header_is_read(mock: responses.RequestsMock, status: int) -> None:
     body = error_body(status, "THROTTLED", "slow down")
-    error = raise_from(rsps, status, body, headers={"Retry-After": "7"})
+    error = raise_from(mock, status, body, headers={"Retry-After": "7"})
     assert error.retry_after == 7.0
     assert str(error).startswith(f"{status} THROTTLED: slow down")
 
 
-def test_retry_after_is_none_when_unparseable(rsps: responses.RequestsMock) -> None:
-    error = raise_from(rsps, 429, "", headers={"Retry-After": "soon"})
+def test_retry_after_is_none_when_unparseable(mock: responses.RequestsMock) -> None:
+    error = raise_from(mock, 429, "", headers={"Retry-After": "soon"})
     assert type(error) is RateLimitError
     assert error.retry_after is None
 
 
-def test_payload_keeps_any_json(rsps: responses.RequestsMock) -> None:
+def test_payload_keeps_any_json(mock: responses.RequestsMock) -> None:
     payload = {"internalCode": "X", "details": [1, 2, {"a": None}], "ok": False}
-    error = raise_from(rsps, 500, error_body(500, "DEPENDENCY", "downstream", payload=payload))
+    error = raise_from(mock, 500, error_body(500, "DEPENDENCY", "downstream", payload=payload))
     assert error.payload == payload
     assert error.code == "DEPENDENCY"
 
 
-def test_error_object_without_a_message_quotes_the_body(rsps: responses.RequestsMock) -> None:
+def test_error_object_without_a_message_quotes_the_body(mock: responses.RequestsMock) -> None:
     body = json.dumps({"error": {"status": "404", "code": "RESOURCE_NOT_FOUND"}})
-    error = raise_from(rsps, 404, body)
+    error = raise_from(mock, 404, body)
     assert error.code == "RESOURCE_NOT_FOUND"
     assert error.message == body
     assert str(error) == f"404 RESOURCE_NOT_FOUND: {body}"
@@ -214,8 +207,8 @@ HTML = (
 )
 
 
-def test_html_error_page_from_a_proxy(rsps: responses.RequestsMock) -> None:
-    error = raise_from(rsps, 502, HTML, headers={"Content-Type": "text/html"})
+def test_html_error_page_from_a_proxy(mock: responses.RequestsMock) -> None:
+    error = raise_from(mock, 502, HTML, headers={"Content-Type": "text/html"})
     assert type(error) is InternalServerError
     assert error.code is None
     assert error.reference is None
@@ -228,10 +221,10 @@ def test_html_error_page_from_a_proxy(rsps: responses.RequestsMock) -> None:
 
 @pytest.mark.parametrize("status", [403, 502])
 def test_long_non_json_body_is_quoted_at_most_500_characters(
-    rsps: responses.RequestsMock, status: int
+    mock: responses.RequestsMock, status: int
 ) -> None:
     body = "<html><body>" + "".join(f"<p>line {n}</p>\n" for n in range(1000)) + "</body></html>"
-    error = raise_from(rsps, status, body)
+    error = raise_from(mock, status, body)
     normalised = " ".join(body.split())
     assert error.message == normalised[:500] + "…"
     assert str(error) == f"{status}: {normalised[:500]}…"
@@ -240,19 +233,19 @@ def test_long_non_json_body_is_quoted_at_most_500_characters(
 
 
 def test_long_error_message_is_quoted_at_most_500_characters(
-    rsps: responses.RequestsMock,
+    mock: responses.RequestsMock,
 ) -> None:
     message = "x" * 2000
-    error = raise_from(rsps, 500, error_body(500, "INTERNAL", message))
+    error = raise_from(mock, 500, error_body(500, "INTERNAL", message))
     assert error.message == message
     assert str(error) == "500 INTERNAL: " + "x" * 500 + "…"
 
 
-def test_login_with_amazon_style_error_body(rsps: responses.RequestsMock) -> None:
+def test_login_with_amazon_style_error_body(mock: responses.RequestsMock) -> None:
     body = json.dumps(
         {"error": "invalid_grant", "error_description": "The request has an invalid grant."}
     )
-    error = raise_from(rsps, 401, body)
+    error = raise_from(mock, 401, body)
     assert type(error) is AuthenticationError
     assert error.code == "invalid_grant"
     assert error.message == "The request has an invalid grant."
@@ -271,16 +264,16 @@ def test_login_with_amazon_style_error_body(rsps: responses.RequestsMock) -> Non
         '{"error": {"code": "X"',
     ],
 )
-def test_other_bodies_give_the_class_of_the_status(rsps: responses.RequestsMock, body: str) -> None:
-    error = raise_from(rsps, 404, body)
+def test_other_bodies_give_the_class_of_the_status(mock: responses.RequestsMock, body: str) -> None:
+    error = raise_from(mock, 404, body)
     assert type(error) is NotFoundError
     assert error.code is None
     assert error.message == body
     assert error.body == body
 
 
-def test_invalid_utf8_error_body(rsps: responses.RequestsMock) -> None:
-    error = raise_from(rsps, 500, b"\xff\xfe gateway \xfa")
+def test_invalid_utf8_error_body(mock: responses.RequestsMock) -> None:
+    error = raise_from(mock, 500, b"\xff\xfe gateway \xfa")
     assert type(error) is InternalServerError
     assert error.code is None
     assert error.body == "\ufffd\ufffd gateway \ufffd"
@@ -288,10 +281,10 @@ def test_invalid_utf8_error_body(rsps: responses.RequestsMock) -> None:
 
 @pytest.mark.parametrize("json_body", [False, True])
 def test_body_kept_on_the_exception_is_cut_to_64_kib(
-    rsps: responses.RequestsMock, json_body: bool
+    mock: responses.RequestsMock, json_body: bool
 ) -> None:
     body = error_body(500, "INTERNAL", "y" * 300_000) if json_body else "z" * 300_000
-    error = raise_from(rsps, 500, body)
+    error = raise_from(mock, 500, body)
     assert len(error.body) == MAX_KEPT_BODY
     assert error.body == body[:MAX_KEPT_BODY]
 
@@ -300,9 +293,9 @@ def test_body_kept_on_the_exception_is_cut_to_64_kib(
 
 
 def test_api_error_from_the_client_pickles_without_its_response(
-    rsps: responses.RequestsMock,
+    mock: responses.RequestsMock,
 ) -> None:
-    error = raise_from(rsps, 403, json.dumps(DOCS_ERROR), headers={"x-amzn-RequestId": "r-1"})
+    error = raise_from(mock, 403, json.dumps(DOCS_ERROR), headers={"x-amzn-RequestId": "r-1"})
     assert error.response is not None
     data = pickle.dumps(error)
     assert API_KEY.encode() not in data
@@ -453,8 +446,8 @@ def test_configuration_error_is_a_value_error() -> None:
         json.dumps({"error": "invalid_token", "error_description": f"{ACCESS_TOKEN}/{API_KEY}"}),
     ],
 )
-def test_echoed_credentials_are_redacted(rsps: responses.RequestsMock, body: str) -> None:
-    error = raise_from(rsps, 401, body)
+def test_echoed_credentials_are_redacted(mock: responses.RequestsMock, body: str) -> None:
+    error = raise_from(mock, 401, body)
     for text in (error.body, error.message or "", str(error), repr(error)):
         assert API_KEY not in text
         assert ACCESS_TOKEN not in text
@@ -466,20 +459,20 @@ def test_echoed_credentials_are_redacted(rsps: responses.RequestsMock, body: str
     assert ACCESS_TOKEN.encode() not in data
 
 
-def test_echoed_token_from_a_token_callable_is_redacted(rsps: responses.RequestsMock) -> None:
+def test_echoed_token_from_a_token_callable_is_redacted(mock: responses.RequestsMock) -> None:
     def token() -> str:
         return "Atza|from-a-callable-77"
 
     client = BrowseClient(API_KEY, token, max_retries=0)
     body = error_body("403", "ACCESS_DENIED", "denied for Atza|from-a-callable-77")
-    error = raise_from(rsps, 403, body, client=client)
+    error = raise_from(mock, 403, body, client=client)
     assert "from-a-callable-77" not in error.body + (error.message or "") + str(error)
     assert error.message == "denied for [REDACTED]"
 
 
-def test_credentials_echoed_in_a_2xx_body_are_redacted(rsps: responses.RequestsMock) -> None:
+def test_credentials_echoed_in_a_2xx_body_are_redacted(mock: responses.RequestsMock) -> None:
     body = f"<html>welcome, key {API_KEY} token {ACCESS_TOKEN}</html>"
-    rsps.add(responses.GET, ANY_URL, status=200, body=body)
+    mock.add(responses.GET, ANY_URL, status=200, body=body)
     client = BrowseClient(API_KEY, ACCESS_TOKEN, max_retries=0)
     with pytest.raises(ResponseValidationError) as info:
         client.get_top_tracks()

@@ -114,17 +114,6 @@ def limits(mock: responses.RequestsMock) -> list[int]:
     return [int(query["limit"]) for query in queries(mock)]
 
 
-@pytest.fixture(autouse=True)
-def _no_real_sleep(sleeps: list[float]) -> list[float]:
-    return sleeps
-
-
-@pytest.fixture
-def mock() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
 @pytest.fixture
 def client() -> BrowseClient:
     return BrowseClient(API_KEY, ACCESS_TOKEN, max_retries=0)

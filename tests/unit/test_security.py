@@ -6,7 +6,7 @@ import functools
 import itertools
 import logging
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -48,17 +48,6 @@ def tracks_page(*ids: str, token: str | None = None) -> dict[str, Any]:
             }
         }
     }
-
-
-@pytest.fixture(autouse=True)
-def _no_real_sleep(sleeps: list[float]) -> list[float]:
-    return sleeps
-
-
-@pytest.fixture
-def mock() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 def make_client(**options: Any) -> BrowseClient:

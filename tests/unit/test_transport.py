@@ -50,12 +50,6 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, sleeps: list[float]) -> 
         monkeypatch.delenv(name.lower(), raising=False)
 
 
-@pytest.fixture
-def mock() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
 class Spy:
     """Counts the calls of ``merge_environment_settings`` and records ``send``'s kwargs."""
 
