@@ -22,15 +22,20 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class _Wrapper(BaseModel):
-    """An object of the answer that only leads to the payload."""
+    """An object of the answer that only leads to the payload.
 
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+    ``cache_strings="keys"``: pydantic-core would otherwise keep up to 16,384 of the
+    values it parsed (ids, titles, URLs) in a process-wide cache, about 1.2 MiB that no
+    later page reuses.
+    """
+
+    model_config = ConfigDict(extra="ignore", defer_build=True, cache_strings="keys")
 
 
 class _OwnerWrapper(BaseModel):
     """A category object around a collection: its own fields are kept as extras."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = ConfigDict(extra="allow", defer_build=True, cache_strings="keys")
 
 
 @dataclass(frozen=True)
