@@ -16,7 +16,6 @@ from pydantic.alias_generators import to_camel
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-from . import _display
 
 __all__ = [
     "Album",
@@ -206,11 +205,15 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
 
     def __str__(self) -> str:
         """The ``repr`` line, then one line per item (id and title or name), capped."""
+        from . import _display  # loaded on first use, not with the client
+
         lines = [repr(self), *(f"  {line}" for line in _display.item_lines(self.items))]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         """An HTML table of the items for Jupyter (escaped; no request is sent)."""
+        from . import _display  # loaded on first use, not with the client
+
         count = len(self.edges)
         caption = [f"{type(self).__name__}: {count} item{'' if count == 1 else 's'}"]
         if self.category is not None:

@@ -11,7 +11,6 @@ from typing import Any, Final, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from . import _display
 from ._arguments import check_count, check_cursor, check_limit
 from ._constants import MAX_EMPTY_PAGES
 from ._errors import PaginationError
@@ -125,6 +124,8 @@ class Paginator(Generic[ItemT]):
 
     def _repr_html_(self) -> str:
         """Its settings and state as an HTML table for Jupyter; no request is sent."""
+        from . import _display  # loaded on first use, not with the client
+
         pages, items = self._received
         state = self._state
         if state != "not started":
