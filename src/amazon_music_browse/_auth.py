@@ -247,20 +247,9 @@ class LoginWithAmazon:
             request_id=response.headers.get("x-amzn-RequestId"),
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             response=response,
+            # Login with Amazon refuses a refresh with 400 (invalid_grant) as well as 401.
+            error_class=AuthenticationError if response.status_code in (400, 401) else None,
         )
-        if response.status_code in (400, 401) and not isinstance(error, AuthenticationError):
-            error = AuthenticationError(
-                error.message,
-                status_code=error.status_code,
-                code=error.code,
-                reference=error.reference,
-                url=error.url,
-                payload=error.payload,
-                request_id=error.request_id,
-                retry_after=error.retry_after,
-                body=error.body,
-                response=response,
-            )
         logger.debug("Login with Amazon refused the refresh: %s", error)
         return error
 

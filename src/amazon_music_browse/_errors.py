@@ -231,15 +231,18 @@ def api_error_from_body(
     request_id: str | None = None,
     retry_after: float | None = None,
     response: requests.Response | None = None,
+    error_class: type[APIError] | None = None,
 ) -> APIError:
     """Build the right ``APIError`` subclass from an error answer, whatever its body is.
+
+    ``error_class`` replaces the class chosen by status (for services with other rules).
 
     The documented error object ``{"error": {"status", "code", "message", "url",
     "reference", "payload"}}`` fills the attributes; any other body (an HTML page from a
     proxy, an OAuth-style ``{"error": "...", "error_description": "..."}``, nothing) still
     gives the class for the status, with ``code=None`` unless a code could be read.
     """
-    cls = error_class_for(status_code)
+    cls = error_class or error_class_for(status_code)
     fields: dict[str, Any] = {}
     try:
         document = json.loads(body) if body else None
