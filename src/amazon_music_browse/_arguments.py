@@ -31,6 +31,18 @@ def check_count(value: Any, *, name: str) -> int | None:
     return value
 
 
+def check_sendable(value: str, name: str) -> str:
+    """Return ``value`` if it can be encoded as UTF-8 (no lone surrogate), else raise."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{name} cannot be sent: it holds a lone surrogate ({value[exc.start]!r} at "
+            f"position {exc.start}), which is not text; pass a str of real characters"
+        ) from None
+    return value
+
+
 def check_cursor(cursor: Any) -> str | None:
     """Return ``cursor`` if it is ``None`` or a non-empty ``str``, else raise."""
     if cursor is None:
@@ -41,7 +53,7 @@ def check_cursor(cursor: Any) -> str | None:
         )
     if not cursor:
         raise ValueError("cursor must be a non-empty str from a previous page, or None")
-    return cursor
+    return check_sendable(cursor, "cursor")
 
 
 def check_category_id(category_id: Any) -> str:
@@ -58,4 +70,4 @@ def check_category_id(category_id: Any) -> str:
         raise ValueError(f"category_id must not start or end with whitespace: {category_id!r}")
     if category_id in {".", ".."}:
         raise ValueError(f"category_id cannot be {category_id!r}: it is not a category id")
-    return quote(category_id, safe="")
+    return quote(check_sendable(category_id, "category_id"), safe="")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -14,19 +13,22 @@ from pydantic import BaseModel
 
 from . import _endpoints as ep
 from ._arguments import check_category_id, check_cursor, check_limit
+from ._cancel import raise_if_cancelled
 from ._config import (
     Timeout,
     check_base_url,
     check_max_retries,
     check_max_retry_wait,
+    check_positive_int,
     check_timeout,
 )
 from ._constants import (
-    DEFAULT_BASE_URL,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_WAIT,
     DEFAULT_TIMEOUT,
-    MAX_KEPT_BODY,
+    TOKEN_ERROR_CODES,
     USER_AGENT,
 )
 from ._credentials import (
@@ -37,22 +39,27 @@ from ._credentials import (
     resolve_api_key,
 )
 from ._errors import (
+    AmazonMusicError,
     APIConnectionError,
     APIError,
+    ClientClosedError,
     ConfigurationError,
     RateLimitError,
+    add_attempts,
     api_error_from_body,
 )
 from ._models import Album, Category, Episode, Playlist, ResponseCollection, Track
 from ._pagination import Paginator
+from ._redact import Redactor
 from ._retry import RateLimitWindow, build_retrying, parse_retry_after
-from ._transport import Transport
+from ._transport import Exchange, Transport
 
 __all__ = ["BrowseClient"]
 
 logger = logging.getLogger("amazon_music_browse")
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
+ClientT = TypeVar("ClientT", bound="BrowseClient")
 
 _ENDPOINT_OF_METHOD = {endpoint.name: endpoint for endpoint in ep.ENDPOINTS}
 _UNSET: Any = object()
@@ -65,10 +72,20 @@ class _Call:
     path: str
     params: dict[str, Any]
     refreshed: bool = False
+    attempts: int = 0
     sent_tokens: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return f"GET {self.path}"
+
+
+class _Closed:
+    """Whether one client (not its copies' own flags) was closed."""
+
+    __slots__ = ("closed",)
+
+    def __init__(self) -> None:
+        self.closed = False
 
 
 class BrowseClient:
@@ -81,12 +98,19 @@ class BrowseClient:
         api_key: your security profile ID; default: env ``AMAZON_MUSIC_API_KEY``.
         access_token: a Login with Amazon access token, or a zero-argument callable
             that returns the current one; default: env ``AMAZON_MUSIC_ACCESS_TOKEN``.
-        base_url: the API host; ``https://`` only, or ``http://`` on loopback hosts.
+        base_url: the API host; ``https://`` only, or ``http://`` on loopback hosts;
+            default: env ``AMAZON_MUSIC_BASE_URL``, else the real service.
         timeout: seconds for the connection and each read, or ``(connect, read)``.
         max_retries: retries after the first attempt (connection errors, timeouts,
             429, 500, 502, 503, 504).
         max_retry_wait: the longest ``Retry-After`` slept; longer ones raise at once.
         session: a ``requests.Session`` to send through (never closed by the client).
+            Its ``auth`` and ``~/.netrc`` are never applied: they would replace the
+            ``Authorization: Bearer`` header.
+        max_connections: pooled connections per host of the session the client creates;
+            more threads than that wait for a free one.
+        max_response_bytes: the largest decoded body of a successful answer; a larger
+            one raises `ResponseValidationError` (a compressed body is capped decoded).
 
     Raises:
         ConfigurationError: a credential is missing, or an option is invalid.
@@ -97,11 +121,13 @@ class BrowseClient:
         api_key: str | None = None,
         access_token: AccessToken | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         timeout: Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         session: requests.Session | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if session is not None and not isinstance(session, requests.Session):
             raise ConfigurationError(
@@ -111,9 +137,15 @@ class BrowseClient:
         self._access_token = resolve_access_token(access_token)
         self._base_url = check_base_url(base_url)
         self._configure(timeout, max_retries, max_retry_wait)
-        self._transport = Transport(session, self._base_url)
+        self._max_response_bytes = check_positive_int(max_response_bytes, "max_response_bytes")
+        self._transport = Transport(
+            session,
+            self._base_url,
+            max_connections=check_positive_int(max_connections, "max_connections"),
+        )
         self._window = RateLimitWindow()
         self._owns_session = self._transport.owns_session
+        self._closed: tuple[_Closed, ...] = (_Closed(),)  # its own flag, then its origins'
 
     def _configure(self, timeout: Any, max_retries: Any, max_retry_wait: Any) -> None:
         self._timeout = check_timeout(timeout)
@@ -142,20 +174,31 @@ class BrowseClient:
         return self._max_retry_wait
 
     @property
+    def max_response_bytes(self) -> int:
+        """The largest decoded body of a successful answer the client reads."""
+        return self._max_response_bytes
+
+    @property
     def session(self) -> requests.Session:
         """The ``requests.Session`` the client sends through."""
         return self._transport.session
 
+    @property
+    def closed(self) -> bool:
+        """Whether this client, or the client it was copied from, was closed."""
+        return any(flag.closed for flag in self._closed)
+
     def with_options(
-        self,
+        self: ClientT,
         *,
         timeout: Timeout = _UNSET,
         max_retries: int = _UNSET,
         max_retry_wait: float = _UNSET,
-    ) -> BrowseClient:
+    ) -> ClientT:
         """A copy with other options that shares this client's session and rate-limit window.
 
-        The copy never closes the shared session.
+        The copy never closes the shared session. Closing this client closes the copy
+        too; closing the copy leaves this client open.
         """
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__)
@@ -165,23 +208,29 @@ class BrowseClient:
             self._max_retry_wait if max_retry_wait is _UNSET else max_retry_wait,
         )
         copy._owns_session = False
+        copy._closed = (_Closed(), *self._closed)
         return copy
 
     def close(self) -> None:
-        """Close the session, if the client created it (a session passed in stays open)."""
+        """Close the client: later calls raise `ClientClosedError`. Closing twice is harmless.
+
+        The session is closed if the client created it (a session passed in stays open).
+        """
+        self._closed[0].closed = True
         if self._owns_session:
             self._transport.close()
 
-    def __enter__(self) -> BrowseClient:
+    def __enter__(self: ClientT) -> ClientT:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
+        closed = ", closed=True" if self.closed else ""
         return (
             f"{type(self).__name__}(base_url={self._base_url!r}, timeout={self._timeout!r}, "
-            f"max_retries={self._max_retries!r})"
+            f"max_retries={self._max_retries!r}{closed})"
         )
 
     def __getstate__(self) -> Any:
@@ -346,38 +395,72 @@ class BrowseClient:
         return self._get(endpoint, path, params)
 
     def _get(self, endpoint: ep.Endpoint[Any], path: str, params: dict[str, Any]) -> Any:
-        self._window.check()
         call = _Call(path, params)
-        body, status_code = self._retrying(self._attempt, call)
-        return endpoint.parse(body, status_code, lambda text: self._redact(text, call))
+        try:
+            response = self._retrying(self._attempt, call)
+        except (APIConnectionError, APIError) as exc:
+            add_attempts(exc, call.attempts)
+            raise
+        return endpoint.parse(
+            response.content,
+            response.status_code,
+            self._redactor(call),
+            source=f"GET {path} ({_content_type(response)})",
+        )
 
-    def _attempt(self, call: _Call) -> tuple[bytes, int]:
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ClientClosedError(
+                f"this {type(self).__name__} is closed (close() or the end of its with "
+                "block); create a new client to send requests"
+            )
+
+    def _attempt(self, call: _Call) -> requests.Response:
+        """One attempt: the checks every retry passes again, then the request."""
+        raise_if_cancelled()
+        self._check_open()
+        self._window.check()
+        call.attempts += 1
         token = current_token(self._access_token)
         response = self._send(call, token)
-        if (
-            response.status_code == 401
-            and not call.refreshed
-            and invalidate_token(self._access_token, token)
+        if 200 <= response.status_code < 300:
+            return response
+        error = self._error(response, call)
+        if self._may_retry_with_new_token(error, call) and invalidate_token(
+            self._access_token, token
         ):
             call.refreshed = True
-            token = current_token(self._access_token)
-            response = self._send(call, token)
-        if 200 <= response.status_code < 300:
-            return response.content, response.status_code
-        raise self._error(response, call)
+            new_token = current_token(self._access_token)
+            if new_token == token:  # the same token would be refused the same way
+                raise error
+            response = self._send(call, new_token)
+            if 200 <= response.status_code < 300:
+                return response
+            error = self._error(response, call)
+        raise error
+
+    @staticmethod
+    def _may_retry_with_new_token(error: APIError, call: _Call) -> bool:
+        """A first 401 about the token (not about the API key) may succeed with a new one."""
+        return (
+            error.status_code == 401
+            and not call.refreshed
+            and (error.code is None or error.code in TOKEN_ERROR_CODES)
+        )
 
     def _send(self, call: _Call, token: str) -> requests.Response:
         call.sent_tokens.append(token)
-        started = time.perf_counter()
+        exchange = Exchange(
+            "GET",
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            credentials={"x-api-key": self._api_key, "Authorization": f"Bearer {token}"},
+            timeout=self._timeout,
+            max_bytes=self._max_response_bytes,
+            params=call.params,
+        )
         try:
-            response = self._transport.get(
-                self._base_url + call.path,
-                call.params,
-                {"Accept": "application/json", "User-Agent": USER_AGENT},
-                {"x-api-key": self._api_key, "Authorization": f"Bearer {token}"},
-                self._timeout,
-            )
-        except APIConnectionError as exc:
+            response = self._transport.send(self._base_url + call.path, exchange)
+        except AmazonMusicError as exc:
             logger.debug("%s %s -> %s", call, call.params, exc)
             raise
         if logger.isEnabledFor(logging.DEBUG):
@@ -386,24 +469,20 @@ class BrowseClient:
                 call,
                 call.params,
                 response.status_code,
-                (time.perf_counter() - started) * 1000,
+                response.elapsed.total_seconds() * 1000,
             )
         return response
 
-    def _redact(self, text: str, call: _Call) -> str:
-        """``text`` without the credentials this call sent (a service may echo them)."""
-        for secret in (self._api_key, *call.sent_tokens):
-            text = text.replace(secret, "[REDACTED]")
-        return text
+    def _redactor(self, call: _Call) -> Redactor:
+        """Removes the credentials this call sent from text the service sent back."""
+        return Redactor((self._api_key, *call.sent_tokens))
 
     def _error(self, response: requests.Response, call: _Call) -> APIError:
-        body = self._redact(
-            response.content[: MAX_KEPT_BODY * 4].decode("utf-8", errors="replace"), call
-        )
+        redact = self._redactor(call)
         error = api_error_from_body(
             response.status_code,
-            body,
-            request_id=response.headers.get("x-amzn-RequestId"),
+            redact(response.content.decode("utf-8", errors="replace")),
+            request_id=redact.optional(response.headers.get("x-amzn-RequestId")),
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             response=response,
         )
@@ -414,6 +493,11 @@ class BrowseClient:
         ):
             self._window.hold(error.retry_after)
         return error
+
+
+def _content_type(response: requests.Response) -> str:
+    content_type = response.headers.get("Content-Type")
+    return f"Content-Type {content_type}" if content_type else "no Content-Type"
 
 
 def _category_path(endpoint: ep.Endpoint[Any], category_id: str) -> str:

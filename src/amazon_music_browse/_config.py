@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._constants import DEFAULT_BASE_URL
+from ._constants import DEFAULT_BASE_URL, ENV_BASE_URL
 from ._errors import ConfigurationError
 
 Timeout = float | tuple[float, float]
@@ -43,9 +44,10 @@ def check_https_url(url: Any, name: str, example: str) -> str:
         raise ConfigurationError(
             f"{name} must be an https:// URL with a host, like {example!r}, got {url!r}"
         )
-    if parts.username is not None or parts.password is not None:
+    if "@" in parts.netloc:
         raise ConfigurationError(f"{name} must not carry a user name or password")
-    if parts.query or parts.fragment:
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        # An empty "?" or "#" would make every path appended to the URL a query or fragment.
         raise ConfigurationError(f"{name} must not have a query or fragment, got {url!r}")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(
@@ -56,8 +58,23 @@ def check_https_url(url: Any, name: str, example: str) -> str:
 
 
 def check_base_url(base_url: Any) -> str:
-    """Return ``base_url`` without a trailing slash if it is safe to send credentials to."""
+    """Return ``base_url`` without a trailing slash if it is safe to send credentials to.
+
+    ``None`` means ``AMAZON_MUSIC_BASE_URL`` from the environment, else the real service.
+    """
+    if base_url is None:
+        from_environment = os.environ.get(ENV_BASE_URL)
+        if from_environment:
+            return check_https_url(from_environment, ENV_BASE_URL, DEFAULT_BASE_URL).rstrip("/")
+        base_url = DEFAULT_BASE_URL
     return check_https_url(base_url, "base_url", DEFAULT_BASE_URL).rstrip("/")
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Return ``value`` if it is an ``int`` (not ``bool``) >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name} must be an int >= 1, got {value!r}")
+    return value
 
 
 def _seconds(value: Any, what: str) -> float:

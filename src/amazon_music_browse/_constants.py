@@ -30,6 +30,21 @@ MAX_REDIRECTS = 5
 MAX_KEPT_BODY = 64 * 1024
 """Characters of a response body kept on an exception."""
 
+MAX_ERROR_BODY_BYTES = 4 * MAX_KEPT_BODY
+"""Decoded bytes read of an error answer's body: enough for 64 KiB of any UTF-8 text."""
+
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+"""The largest decoded body of a successful answer the client reads."""
+
+MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
+"""The largest decoded body of a Login with Amazon token answer read."""
+
+DEFAULT_MAX_CONNECTIONS = 10
+"""Pooled connections per host of a session the client creates."""
+
+MAX_RATE_LIMIT_WINDOW = 24 * 60 * 60.0
+"""The longest a remembered ``Retry-After`` window lasts, whatever the service said."""
+
 MAX_QUOTED_BODY = 500
 """Characters of a response body quoted in an exception message."""
 
@@ -38,8 +53,14 @@ MAX_EMPTY_PAGES = 100
 
 ENV_API_KEY = "AMAZON_MUSIC_API_KEY"
 ENV_ACCESS_TOKEN = "AMAZON_MUSIC_ACCESS_TOKEN"
+ENV_BASE_URL = "AMAZON_MUSIC_BASE_URL"
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 USER_AGENT = f"amazon-music-browse/{__version__} python-requests/{requests.__version__}"
 """The User-Agent of every request this package sends."""
+
+TOKEN_ERROR_CODES = frozenset(
+    {"INVALID_ACCESS_TOKEN", "INVALID_AUTH_TOKEN", "NO_ACCESS_TOKEN", "INVALID_AUTH_TYPE"}
+)
+"""Codes of a 401 about the access token: a new token may succeed (so may no code)."""

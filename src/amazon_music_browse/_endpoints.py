@@ -86,10 +86,18 @@ class Endpoint(Generic[ModelT]):
         top: dict[str, Any] = {"data": (inner | None, None), bare_key: (bare | None, None)}
         return create_model(f"_{self.name}_answer", __base__=_Wrapper, **top)
 
-    def parse(self, body: bytes, status_code: int, redact: Callable[[str], str] = str) -> Any:
+    def parse(
+        self,
+        body: bytes,
+        status_code: int,
+        redact: Callable[[str], str] = str,
+        *,
+        source: str = "the answer",
+    ) -> Any:
         """Parse an answer body into the payload model, in one pass over the bytes.
 
-        ``redact`` removes credentials from the body's text before an error quotes it.
+        ``redact`` removes credentials from the body's text before an error quotes it;
+        ``source`` names the request and content type in an error's message.
 
         Raises:
             ResponseValidationError: the body is not JSON, or not the documented shape.
@@ -97,7 +105,7 @@ class Endpoint(Generic[ModelT]):
         try:
             answer = self._answer_model.model_validate_json(body)
         except (ValidationError, ValueError, RecursionError) as exc:
-            raise _invalid(body, status_code, _describe(exc), redact) from None
+            raise _invalid(body, status_code, _describe(exc), redact, source) from None
         # The Get Category example has no data wrapper: accept the bare form too.
         node: Any = getattr(answer, "data", None) or answer
         keys = self.key_path[1:]
@@ -106,7 +114,11 @@ class Endpoint(Generic[ModelT]):
             node = getattr(node, key, None)
             if node is None:
                 raise _invalid(
-                    body, status_code, f"no {'.'.join(self.key_path)!r} in the answer", redact
+                    body,
+                    status_code,
+                    f"has no {'.'.join(self.key_path)!r}",
+                    redact,
+                    source,
                 )
             if key == self.owner_key:
                 owner = node
@@ -114,27 +126,33 @@ class Endpoint(Generic[ModelT]):
             try:
                 node.category = Category.model_validate(owner.model_extra)
             except ValidationError as exc:
-                raise _invalid(body, status_code, _describe(exc), redact) from None
+                raise _invalid(body, status_code, _describe(exc), redact, source) from None
         return node
 
 
 def _describe(exc: Exception) -> str:
+    """What is wrong with a body, in words: not JSON, or which fields do not fit."""
     if isinstance(exc, ValidationError):
+        errors = exc.errors(include_url=False, include_input=False)
+        if len(errors) == 1 and not errors[0]["loc"] and errors[0]["type"] == "json_invalid":
+            return f"is not JSON ({errors[0]['msg']})"
         problems = [
-            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
-            for error in exc.errors(include_url=False, include_input=False)[:5]
+            f"{'.'.join(str(part) for part in error['loc']) or '(top level)'}: {error['msg']}"
+            for error in errors[:5]
         ]
-        return "; ".join(problems)
-    return type(exc).__name__
+        return "is not the documented shape: " + "; ".join(problems)
+    if isinstance(exc, RecursionError):
+        return "is JSON nested too deeply to read"
+    return f"could not be read ({type(exc).__name__})"
 
 
 def _invalid(
-    body: bytes, status_code: int, reason: str, redact: Callable[[str], str]
+    body: bytes, status_code: int, reason: str, redact: Callable[[str], str], source: str
 ) -> ResponseValidationError:
     text = redact(body.decode("utf-8", errors="replace"))
-    quoted = excerpt(text) if text.strip() else "(empty body)"
+    quoted = f"it began: {excerpt(text)}" if text.strip() else "the body was empty"
     return ResponseValidationError(
-        f"{status_code} answer is not the documented shape: {reason}; body: {quoted}",
+        f"{source} answered {status_code} with a body that {reason}; {quoted}",
         status_code=status_code,
         body=text,
     )

@@ -7,6 +7,7 @@ AmazonMusicError
 │   └── APITimeoutError
 ├── ResponseValidationError       body not JSON / not the documented shape
 ├── PaginationError               cursor cycle
+├── ClientClosedError (also RuntimeError)   a call on a closed client
 └── APIError                      the service answered with an error status
     ├── BadRequestError           400
     ├── AuthenticationError       401
@@ -24,7 +25,8 @@ credentials in their headers.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._constants import MAX_KEPT_BODY, MAX_QUOTED_BODY
 
@@ -38,6 +40,7 @@ __all__ = [
     "AmazonMusicError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "InternalServerError",
     "NotFoundError",
@@ -47,6 +50,8 @@ __all__ = [
     "ResponseValidationError",
     "UnprocessableEntityError",
 ]
+
+ErrorT = TypeVar("ErrorT", bound="AmazonMusicError")
 
 # Attributes that hold live objects (which may carry credentials); never pickled.
 _LIVE_ATTRIBUTES = frozenset({"request", "response"})
@@ -74,6 +79,27 @@ class ConfigurationError(AmazonMusicError, ValueError):
 
 class PaginationError(AmazonMusicError):
     """The service's cursors do not lead anywhere: a cursor came back twice, for example."""
+
+
+class ClientClosedError(AmazonMusicError, RuntimeError):
+    """A call on a closed client (or on a copy of one): nothing was sent."""
+
+
+def mark_final(error: ErrorT) -> ErrorT:
+    """Mark ``error`` as one that no retry can change, and return it."""
+    error._final = True  # type: ignore[attr-defined]
+    return error
+
+
+def is_final(error: BaseException) -> bool:
+    """Whether ``error`` was marked as one that no retry can change."""
+    return getattr(error, "_final", False) is True
+
+
+def add_attempts(error: AmazonMusicError, attempts: int) -> None:
+    """Say in ``error``'s message how many attempts were made, when there were several."""
+    if attempts > 1 and error.args and isinstance(error.args[0], str):
+        error.args = (f"{error.args[0]} (gave up after {attempts} attempts)", *error.args[1:])
 
 
 class APIConnectionError(AmazonMusicError):
@@ -156,6 +182,8 @@ class APIError(AmazonMusicError):
             text += f" {self.code}"
         if self.message:
             text += f": {excerpt(self.message)}"
+        else:
+            text += f" {_reason_phrase(self.status_code)} (the answer had no error details)"
         if self.reference:
             text += f" (reference {self.reference})"
         if self.retry_after is not None:
@@ -202,12 +230,23 @@ _STATUS_CLASSES: dict[int, type[APIError]] = {
 
 
 def error_class_for(status_code: int) -> type[APIError]:
-    """The exception class for an error status: exact match first, then by class of status."""
+    """The exception class for an error status: exact match first, then by class of status.
+
+    500-599 is `InternalServerError`; any other status (another 4xx, or one outside
+    100-599 that no HTTP service sends) is a plain `APIError`.
+    """
     if status_code in _STATUS_CLASSES:
         return _STATUS_CLASSES[status_code]
-    if status_code >= 500:
+    if 500 <= status_code <= 599:
         return InternalServerError
     return APIError
+
+
+def _reason_phrase(status_code: int) -> str:
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return "(a status HTTP does not define)"
 
 
 def excerpt(text: str) -> str:

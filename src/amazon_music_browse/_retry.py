@@ -15,8 +15,15 @@ import time
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_DELAY, RETRYABLE_STATUSES
-from ._errors import APIConnectionError, APIError, RateLimitError
+from ._cancel import sleep_unless_cancelled
+from ._constants import (
+    INITIAL_RETRY_DELAY,
+    MAX_RATE_LIMIT_WINDOW,
+    MAX_RETRY_DELAY,
+    RETRYABLE_STATUSES,
+)
+from ._errors import APIConnectionError, APIError, RateLimitError, is_final, mark_final
+from ._fork import reset_after_fork
 
 logger = logging.getLogger("amazon_music_browse")
 
@@ -56,7 +63,13 @@ def backoff(attempt: int) -> float:
 
 
 def is_retryable(exc: BaseException, max_retry_wait: float) -> bool:
-    """Connection errors, timeouts, 429 and 5xx are retried, unless told to wait too long."""
+    """Connection errors, timeouts, 429 and 5xx are retried, unless told to wait too long.
+
+    A failure marked final (too many redirects, a bad setting, an answer over the size
+    cap) is never retried.
+    """
+    if is_final(exc):
+        return False
     if isinstance(exc, APIConnectionError):
         return True
     if isinstance(exc, APIError) and exc.status_code in RETRYABLE_STATUSES:
@@ -91,7 +104,7 @@ def build_retrying(max_retries: int, max_retry_wait: float) -> Retrying:
         stop=stop_after_attempt(max_retries + 1),
         retry=retry_if_exception(lambda exc: is_retryable(exc, max_retry_wait)),
         wait=_wait,
-        sleep=lambda seconds: _sleep(seconds),
+        sleep=lambda seconds: sleep_unless_cancelled(seconds, _sleep),
         before_sleep=_log_retry,
         reraise=True,
     )
@@ -103,9 +116,14 @@ class RateLimitWindow:
     def __init__(self) -> None:
         self._until = 0.0
         self._lock = threading.Lock()
+        reset_after_fork(self)
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()  # a parent's thread may have held it
 
     def hold(self, seconds: float) -> None:
-        """Remember that the service asked for ``seconds`` of quiet from now."""
+        """Remember that the service asked for ``seconds`` of quiet from now (24 h at most)."""
+        seconds = min(seconds, MAX_RATE_LIMIT_WINDOW)
         with self._lock:
             self._until = max(self._until, _monotonic() + seconds)
 
@@ -113,9 +131,11 @@ class RateLimitWindow:
         """Raise ``RateLimitError`` without sending anything while the window is open."""
         left = self._until - _monotonic()
         if left > 0:
-            raise RateLimitError(
-                "rate limited: the service asked for a pause (Retry-After) that has "
-                f"{left:.1f} s left; no request was sent",
-                status_code=429,
-                retry_after=left,
+            raise mark_final(
+                RateLimitError(
+                    "rate limited: the service asked for a pause (Retry-After) that has "
+                    f"{left:.1f} s left; no request was sent",
+                    status_code=429,
+                    retry_after=left,
+                )
             )

@@ -130,7 +130,7 @@ def test_a_callable_without_invalidate_gets_one_resend_only(
     assert authorizations(mock) == [f"Bearer {OLD_TOKEN}", f"Bearer {NEW_TOKEN}"]
 
 
-def test_a_lambda_token_is_resent_even_when_it_returns_the_same_token(
+def test_a_callable_returning_the_same_token_again_is_not_resent(
     mock: responses.RequestsMock,
 ) -> None:
     mock.add(responses.GET, TOP_TRACKS, **UNAUTHORIZED)
@@ -138,7 +138,8 @@ def test_a_lambda_token_is_resent_even_when_it_returns_the_same_token(
     with pytest.raises(AuthenticationError):
         BrowseClient(API_KEY, lambda: ACCESS_TOKEN).get_top_tracks()
 
-    assert authorizations(mock) == [f"Bearer {ACCESS_TOKEN}"] * 2
+    # The identical token would be refused the same way: one request, not two.
+    assert authorizations(mock) == [f"Bearer {ACCESS_TOKEN}"]
 
 
 def test_a_plain_string_token_raises_after_one_call(

@@ -286,7 +286,7 @@ def test_base_url_with_whitespace_or_control_characters_is_refused(base_url: str
         make_client(base_url=base_url)
 
 
-@pytest.mark.parametrize("base_url", [None, 5, b"https://api.music.amazon.dev"])
+@pytest.mark.parametrize("base_url", [5, b"https://api.music.amazon.dev"])
 def test_base_url_of_the_wrong_type(base_url: Any) -> None:
     with pytest.raises(ConfigurationError, match="base_url"):
         make_client(base_url=base_url)
@@ -387,6 +387,7 @@ def test_timeout_reaches_session_send(monkeypatch: pytest.MonkeyPatch) -> None:
         response.status_code = 200
         response._content = TOP_TRACKS
         response.url = request.url
+        response.request = request
         return response
 
     monkeypatch.setattr(requests.Session, "send", send)

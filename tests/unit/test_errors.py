@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 import pickle
 import re
 from typing import Any
@@ -119,7 +120,9 @@ def test_status_maps_to_class_with_an_empty_body(
     error = raise_from(mock, status)
     assert type(error) is cls
     assert (error.code, error.message, error.body) == (None, None, "")
-    assert str(error) == str(status)
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "("
+    assert str(error).startswith(f"{status} {phrase}")
+    assert str(error).endswith(" (the answer had no error details)")
 
 
 # -- the error object's fields ---------------------------------------------------------------

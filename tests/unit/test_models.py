@@ -698,7 +698,8 @@ def test_wrong_category_shapes_raise_response_validation_error(
 def test_response_validation_error_carries_the_status_of_the_answer(status: int) -> None:
     error = fetch_invalid(lambda c: c.get_top_tracks(), {"data": {}}, status)
     assert error.status_code == status
-    assert str(error).startswith(f"{status} ")
+    assert str(error).startswith("GET /v1/browse/tracks/top (Content-Type text/plain) ")
+    assert f" answered {status} with a body that is not the documented shape: " in str(error)
 
 
 def test_a_category_wrapper_without_id_leaves_page_category_unset() -> None:

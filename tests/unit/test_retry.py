@@ -649,7 +649,12 @@ def test_no_log_record_ever_contains_a_credential(
     first_token, second_token = ACCESS_TOKEN, "Atza|refreshed-token-77aa"
     secrets = [API_KEY, first_token, second_token]
     echo = f"key={API_KEY} token={first_token} new={second_token}"
-    mock.add(responses.GET, TOP_TRACKS, status=401, json={"error": {"code": "X", "message": echo}})
+    mock.add(
+        responses.GET,
+        TOP_TRACKS,
+        status=401,
+        json={"error": {"code": "INVALID_ACCESS_TOKEN", "message": echo}},
+    )
     mock.add(responses.GET, TOP_TRACKS, status=503, body=echo)
     mock.add(responses.GET, TOP_TRACKS, body=requests.ConnectionError("connection reset"))
     mock.add(responses.GET, TOP_TRACKS, json=tracks_page("t1", token="c2"))

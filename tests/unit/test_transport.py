@@ -279,28 +279,33 @@ def test_a_session_passed_in_with_trust_env_off_ignores_the_environment(
 
 # -- requests exceptions become SDK exceptions -------------------------------------------------
 
+# (what requests raised, the SDK's class, words of its message, retried)
 TRANSLATED = [
-    (requests.ConnectionError("connection refused"), APIConnectionError),
-    (requests.exceptions.ProxyError("proxy refused"), APIConnectionError),
-    (requests.exceptions.SSLError("certificate verify failed"), APIConnectionError),
-    (requests.exceptions.ChunkedEncodingError("connection broken"), APIConnectionError),
-    (requests.exceptions.ContentDecodingError("bad gzip"), APIConnectionError),
-    (requests.exceptions.TooManyRedirects("loop"), APIConnectionError),
-    (requests.exceptions.InvalidURL("bad url"), APIConnectionError),
-    (requests.RequestException("anything else"), APIConnectionError),
-    (requests.ReadTimeout("read timed out"), APITimeoutError),
-    (requests.ConnectTimeout("connect timed out"), APITimeoutError),
-    (requests.Timeout("timed out"), APITimeoutError),
+    (requests.ConnectionError("connection refused"), APIConnectionError, "ConnectionError", True),
+    (requests.exceptions.ProxyError("proxy refused"), APIConnectionError, "ProxyError", False),
+    (requests.exceptions.SSLError("verify failed"), APIConnectionError, "SSLError", True),
+    (requests.exceptions.ChunkedEncodingError("broken"), APIConnectionError, "Chunked", True),
+    (requests.exceptions.ContentDecodingError("bad gzip"), APIConnectionError, "Decoding", True),
+    (requests.exceptions.TooManyRedirects("loop"), APIConnectionError, "TooManyRedirects", True),
+    (requests.exceptions.InvalidURL("bad url"), APIConnectionError, "InvalidURL", False),
+    (requests.RequestException("anything else"), APIConnectionError, "RequestException", True),
+    (requests.ReadTimeout("read timed out"), APITimeoutError, "sent nothing for 30 s", True),
+    (requests.ConnectTimeout("connect timed out"), APITimeoutError, "no connection within", True),
+    (requests.Timeout("timed out"), APITimeoutError, "the read timeout", True),
 ]
 
 
 @pytest.mark.parametrize(
-    ("original", "error_class"), TRANSLATED, ids=[type(o).__name__ for o, _ in TRANSLATED]
+    ("original", "error_class", "words", "retried"),
+    TRANSLATED,
+    ids=[type(row[0]).__name__ for row in TRANSLATED],
 )
 def test_requests_exceptions_become_sdk_exceptions(
     mock: responses.RequestsMock,
     original: requests.RequestException,
     error_class: type[APIConnectionError],
+    words: str,
+    retried: bool,
 ) -> None:
     mock.add(responses.GET, TOP_TRACKS, body=original)
 
@@ -314,16 +319,21 @@ def test_requests_exceptions_become_sdk_exceptions(
     assert error.request.url == TOP_TRACKS + "?limit=4"
     assert error.request.method == "GET"
     assert "/v1/browse/tracks/top" in str(error)
-    assert type(original).__name__ in str(error)
+    assert words in str(error)
+    assert "attempts" not in str(error)  # one attempt: nothing to count
 
 
 @pytest.mark.parametrize(
-    ("original", "error_class"), TRANSLATED, ids=[type(o).__name__ for o, _ in TRANSLATED]
+    ("original", "error_class", "words", "retried"),
+    TRANSLATED,
+    ids=[type(row[0]).__name__ for row in TRANSLATED],
 )
 def test_retried_requests_exceptions_end_as_sdk_exceptions(
     mock: responses.RequestsMock,
     original: requests.RequestException,
     error_class: type[APIConnectionError],
+    words: str,
+    retried: bool,
 ) -> None:
     mock.add(responses.GET, TOP_TRACKS, body=original)
 
@@ -332,7 +342,9 @@ def test_retried_requests_exceptions_end_as_sdk_exceptions(
 
     assert type(caught.value) is error_class
     assert not isinstance(caught.value, requests.RequestException)
-    assert len(mock.calls) == 3
+    # A bad proxy or URL is a setting no retry can change: it is not retried.
+    assert len(mock.calls) == (3 if retried else 1)
+    assert ("gave up after 3 attempts" in str(caught.value)) is retried
 
 
 def test_a_failure_after_a_redirect_names_the_redirect_target(
@@ -422,5 +434,9 @@ def test_a_body_that_breaks_off_is_a_connection_error_whatever_the_session_strea
     with pytest.raises(APIConnectionError) as caught:
         make_client(session=session, max_retries=0).get_top_tracks()
 
-    assert isinstance(caught.value.__cause__, requests.exceptions.ChunkedEncodingError)
+    assert isinstance(
+        caught.value.__cause__,
+        (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError),
+    )
+    assert "the connection broke while answering" in str(caught.value)
     assert adapter.sent == 1

@@ -1,0 +1,174 @@
+"""Deadlines for whole attempts: no answer outlives its budget, however slowly it drips.
+
+A read timeout bounds each wait for data, not an answer: a server sending one byte every
+half second never trips it. Here a watchdog thread shuts down the socket of an attempt
+whose deadline passed, so the blocked read ends at once and the attempt fails.
+
+The socket is armed as soon as the request is on the wire: by `DeadlineAdapter`'s
+connections (mounted on the sessions the client creates) for the headers and the body,
+or by the transport once the headers are in, for a session passed in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import socket
+import threading
+import time
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from ._fork import reset_after_fork
+
+__all__ = ["Alarm", "DeadlineAdapter", "AttemptDeadline", "watchdog"]
+
+_monotonic = time.monotonic
+
+
+class Alarm:
+    """One armed deadline: `fired` once the watchdog shut the socket down."""
+
+    __slots__ = ("cancelled", "deadline", "fired", "sock")
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock = sock
+        self.deadline = deadline
+        self.fired = False
+        self.cancelled = False
+
+
+class _Watchdog:
+    """One daemon thread that shuts down the sockets of attempts past their deadline."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Alarm]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition(threading.Lock())
+        self._thread: threading.Thread | None = None
+        reset_after_fork(self)
+
+    def arm(self, sock: socket.socket, deadline: float) -> Alarm:
+        """Shut ``sock`` down at ``deadline`` (monotonic) unless disarmed before."""
+        alarm = Alarm(sock, deadline)
+        with self._wake:
+            heapq.heappush(self._heap, (deadline, next(self._order), alarm))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="amazon-music-deadlines", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+        return alarm
+
+    def disarm(self, alarm: Alarm) -> None:
+        """Forget ``alarm``; its socket is left alone from now on."""
+        with self._wake:
+            alarm.cancelled = True
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._heap and self._heap[0][2].cancelled:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._wake.wait()
+                    continue
+                left = self._heap[0][0] - _monotonic()
+                if left > 0:
+                    self._wake.wait(left)
+                    continue
+                alarm = heapq.heappop(self._heap)[2]
+                alarm.fired = True
+            with contextlib.suppress(OSError):  # closed already: the attempt ended
+                alarm.sock.shutdown(socket.SHUT_RDWR)
+
+    def _after_fork_in_child(self) -> None:
+        self._heap = []
+        self._wake = threading.Condition(threading.Lock())
+        self._thread = None
+
+
+watchdog = _Watchdog()
+"""The process's watchdog (its thread starts with the first deadline)."""
+
+_attempt = threading.local()
+
+
+class AttemptDeadline:
+    """Arm the deadline of the attempt this thread sends next, and disarm it on exit.
+
+    ``budget`` is in seconds from when the request has been sent. The alarm is set by
+    `DeadlineAdapter`'s connection, or later by `arm_socket` for a session passed in.
+    """
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+        self.alarm: Alarm | None = None
+
+    def __enter__(self) -> AttemptDeadline:
+        _attempt.current = self
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        _attempt.current = None
+        if self.alarm is not None:
+            watchdog.disarm(self.alarm)
+
+    @property
+    def fired(self) -> bool:
+        """Whether the deadline passed and the socket was shut down."""
+        return self.alarm is not None and self.alarm.fired
+
+    def arm_socket(self, sock: Any) -> None:
+        """Arm the deadline on ``sock``, unless armed already or it is not a socket."""
+        if self.alarm is None and isinstance(sock, socket.socket):
+            self.alarm = watchdog.arm(sock, _monotonic() + self.budget)
+
+
+def _arm_current(sock: Any) -> None:
+    current: AttemptDeadline | None = getattr(_attempt, "current", None)
+    if current is not None:
+        current.arm_socket(sock)
+
+
+class _DeadlineHTTPConnection(HTTPConnection):
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        _arm_current(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _DeadlineHTTPSConnection(HTTPSConnection):
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        _arm_current(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` whose connections arm the current attempt's deadline.
+
+    Its pool holds ``max_connections`` connections per host and makes more threads wait
+    for one (``pool_block``), so no connection is opened only to be thrown away.
+    """
+
+    def __init__(self, max_connections: int) -> None:
+        super().__init__(pool_maxsize=max_connections, pool_block=True)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _DeadlineHTTPPool,
+            "https": _DeadlineHTTPSPool,
+        }

@@ -1,0 +1,83 @@
+"""Removing credentials from text a service sent back: verbatim or JSON-escaped.
+
+A service may echo a credential in an error message, a header or a body, and JSON lets
+it spell every character in more than one way (``/`` as ``\\/``, ``A`` as ``\\u0041``).
+A `Redactor` matches each credential in any mix of those spellings, in one pass, so a
+replacement is never searched again: the ``[REDACTED]`` marker and the text around it
+stay intact. Credentials shorter than `MIN_REDACTED_LENGTH` are not searched for: they
+cannot be told apart from ordinary text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+__all__ = ["MIN_REDACTED_LENGTH", "REDACTED", "Redactor"]
+
+REDACTED = "[REDACTED]"
+"""What a credential is replaced with."""
+
+MIN_REDACTED_LENGTH = 8
+"""Credentials shorter than this are not searched for."""
+
+# JSON's two-character escapes, by the character they stand for.
+_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f"}
+_SHORT_ESCAPES.update({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _unicode_escape(code_unit: int) -> str:
+    """A pattern for ``\\uXXXX`` of one UTF-16 code unit, hex digits in either case."""
+    return "".join(
+        f"[{digit.lower()}{digit.upper()}]" if digit.isalpha() else digit
+        for digit in f"\\\\u{code_unit:04x}"
+    )
+
+
+def _char_pattern(char: str) -> str:
+    """Every spelling of ``char`` in JSON text: itself, a short escape, ``\\u`` escapes."""
+    code = ord(char)
+    if code > 0xFFFF:  # written in JSON as a surrogate pair
+        code -= 0x10000
+        escaped = _unicode_escape(0xD800 + (code >> 10)) + _unicode_escape(0xDC00 + (code & 0x3FF))
+    else:
+        escaped = _unicode_escape(code)
+    spellings = [re.escape(char), escaped]
+    if char in _SHORT_ESCAPES:
+        spellings.append(re.escape(_SHORT_ESCAPES[char]))
+    return f"(?:{'|'.join(spellings)})"
+
+
+@lru_cache(maxsize=64)
+def _compile(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not secrets:
+        return None
+    alternatives = ("".join(_char_pattern(char) for char in secret) for secret in secrets)
+    # A marker already in the text matches first and is kept: redacting twice is harmless.
+    return re.compile(f"({re.escape(REDACTED)})|" + "|".join(alternatives))
+
+
+def _replace(match: re.Match[str]) -> str:
+    return match[1] or REDACTED
+
+
+class Redactor:
+    """Replaces the given credentials in text, however JSON spells them."""
+
+    __slots__ = ("_pattern",)
+
+    def __init__(self, secrets: Iterable[str | None]) -> None:
+        kept = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_REDACTED_LENGTH}
+        # Longest first, so a credential that contains another is replaced whole.
+        self._pattern = _compile(tuple(sorted(kept, key=lambda s: (-len(s), s))))
+
+    def __call__(self, text: str) -> str:
+        """``text`` with every spelling of every credential replaced by ``[REDACTED]``."""
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub(_replace, text)
+
+    def optional(self, text: str | None) -> str | None:
+        """As calling it, passing ``None`` through."""
+        return None if text is None else self(text)
