@@ -13,25 +13,27 @@ import math
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import requests
 
 from ._config import Timeout, check_https_url, check_timeout
-from ._constants import MAX_KEPT_BODY, USER_AGENT
+from ._constants import MAX_TOKEN_RESPONSE_BYTES, USER_AGENT
 from ._credentials import is_header_safe
 from ._errors import (
-    APIConnectionError,
     APIError,
-    APITimeoutError,
     AuthenticationError,
     ConfigurationError,
     ResponseValidationError,
     api_error_from_body,
     excerpt,
 )
+from ._fork import reset_after_fork
+from ._redact import REDACTED, Redactor
 from ._retry import parse_retry_after
+from ._transport import Exchange, Transport
 
 __all__ = ["DEFAULT_TOKEN_URL", "LoginWithAmazon"]
 
@@ -47,8 +49,6 @@ DEFAULT_TOKEN_TIMEOUT = 10.0
 
 MAX_REFRESH_MARGIN = 60.0
 """A token is renewed when less than this many seconds (or a tenth of its life) remain."""
-
-REDACTED = "[REDACTED]"
 
 # LWA access tokens start with "Atza|", refresh tokens with "Atzr|".
 _LWA_TOKEN = re.compile(r"Atz[a-z]\|[^\s\"'&,;<>]*")
@@ -117,10 +117,13 @@ class LoginWithAmazon:
         self._refresh_token = _check_credential(refresh_token, "refresh_token")
         self._token_url = check_https_url(token_url, "token_url", DEFAULT_TOKEN_URL)
         self._timeout = check_timeout(timeout)
-        self._owns_session = session is None
-        self._session = requests.Session() if session is None else session
+        self._transport = Transport(session, self._token_url, max_connections=1)
         self._lock = threading.Lock()
         self._token: _Token | None = None
+        reset_after_fork(self)
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()  # a parent's thread may have held it mid-refresh
 
     @property
     def token_url(self) -> str:
@@ -166,8 +169,7 @@ class LoginWithAmazon:
 
     def close(self) -> None:
         """Close the session, if this object created it (a session passed in stays open)."""
-        if self._owns_session:
-            self._session.close()
+        self._transport.close()
 
     def __enter__(self) -> LoginWithAmazon:
         return self
@@ -195,7 +197,7 @@ class LoginWithAmazon:
         logger.debug("refreshing the Login with Amazon access token: POST %s", self._token_url)
         started = _monotonic()
         response = self._post()
-        body = response.content[: MAX_KEPT_BODY * 4].decode("utf-8", errors="replace")
+        body = response.content.decode("utf-8", errors="replace")
         if response.status_code != 200:
             raise self._error(response, body)
         value, lifetime, refresh_token = self._parse(body, response.status_code)
@@ -206,45 +208,32 @@ class LoginWithAmazon:
         return _Token(value, started + lifetime, lifetime)
 
     def _post(self) -> requests.Response:
-        data = {
-            "grant_type": "refresh_token",
-            "refresh_token": self._refresh_token,
-            "client_id": self._client_id,
-            "client_secret": self._client_secret,
-        }
-        try:
-            response = self._session.post(
-                self._token_url,
-                data=data,
-                headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-                timeout=self._timeout,
-                allow_redirects=False,
-            )
-        except requests.Timeout as exc:
-            raise APITimeoutError(
-                f"POST {self._token_url} timed out: {self._redact(_reason(exc))}",
-                request=exc.request if isinstance(exc.request, requests.PreparedRequest) else None,
-            ) from exc
-        except requests.RequestException as exc:
-            raise APIConnectionError(
-                f"POST {self._token_url} failed: {self._redact(_reason(exc))}",
-                request=exc.request if isinstance(exc.request, requests.PreparedRequest) else None,
-            ) from exc
-        if response.is_redirect:
-            response.close()
-            raise APIConnectionError(
-                f"POST {self._token_url} answered {response.status_code} with a redirect; "
-                "the credentials are not sent on to another URL (set token_url to the "
-                "endpoint itself)",
-                request=response.request,
-            )
-        return response
+        """POST the refresh grant, through the same transport rules as the API's requests.
+
+        The secrets travel in the form body; redirects are not followed, so they never
+        reach another URL. A token answer over 1 MiB is not read.
+        """
+        exchange = Exchange(
+            "POST",
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            credentials={},
+            timeout=self._timeout,
+            max_bytes=MAX_TOKEN_RESPONSE_BYTES,
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": self._refresh_token,
+                "client_id": self._client_id,
+                "client_secret": self._client_secret,
+            },
+            follow_redirects=False,
+        )
+        return self._transport.send(self._token_url, exchange)
 
     def _error(self, response: requests.Response, body: str) -> APIError:
         error = api_error_from_body(
             response.status_code,
             self._redact(body),
-            request_id=response.headers.get("x-amzn-RequestId"),
+            request_id=_optional(self._redact, response.headers.get("x-amzn-RequestId")),
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             response=response,
             # Login with Amazon refuses a refresh with 400 (invalid_grant) as well as 401.
@@ -295,8 +284,7 @@ class LoginWithAmazon:
         secrets = [self._client_secret, self._refresh_token, *more]
         if self._token is not None:
             secrets.append(self._token.value)
-        for secret in sorted(set(secrets), key=len, reverse=True):
-            text = text.replace(secret, REDACTED)
+        text = Redactor(secrets)(text)
         text = _LWA_TOKEN.sub(REDACTED, text)
         for name in _SECRET_FIELDS:  # secret-named fields of a JSON or form body
             text = re.sub(
@@ -305,6 +293,10 @@ class LoginWithAmazon:
                 text,
             )
         return text
+
+
+def _optional(redact: Callable[[str], str], text: str | None) -> str | None:
+    return None if text is None else redact(text)
 
 
 def _check_credential(value: Any, name: str) -> str:
@@ -316,7 +308,3 @@ def _check_credential(value: Any, name: str) -> str:
     if value != value.strip():
         raise ConfigurationError(f"{name} has leading or trailing whitespace")
     return value
-
-
-def _reason(exc: requests.RequestException) -> str:
-    return f"{type(exc).__name__}: {exc}"

@@ -262,8 +262,10 @@ def _translate(
             request=prepared,
         )
     root = _root_cause(exc)
-    if isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(
-        root, urllib3.exceptions.ConnectTimeoutError
+    # urllib3's NewConnectionError (refused, unreachable) subclasses ConnectTimeoutError.
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or (
+        isinstance(root, urllib3.exceptions.ConnectTimeoutError)
+        and not isinstance(root, urllib3.exceptions.NewConnectionError)
     ):
         return APITimeoutError(
             f"{what} timed out: no connection within {connect:g} s (the connect timeout)",
