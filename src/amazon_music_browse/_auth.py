@@ -8,7 +8,6 @@ be passed as ``BrowseClient(access_token=...)``. On a 401 the client calls its
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 import threading
@@ -31,13 +30,13 @@ from ._errors import (
     excerpt,
 )
 from ._fork import reset_after_fork
+from ._log import logger
 from ._redact import REDACTED, Redactor
 from ._retry import parse_retry_after
 from ._transport import Exchange, Transport
 
 __all__ = ["DEFAULT_TOKEN_URL", "LoginWithAmazon"]
 
-logger = logging.getLogger("amazon_music_browse")
 
 _monotonic = time.monotonic
 

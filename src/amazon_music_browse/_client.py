@@ -48,6 +48,7 @@ from ._errors import (
     add_attempts,
     api_error_from_body,
 )
+from ._log import logger
 from ._models import Album, Category, Episode, Playlist, ResponseCollection, Track
 from ._pagination import Paginator
 from ._redact import Redactor
@@ -56,7 +57,6 @@ from ._transport import Exchange, Transport
 
 __all__ = ["BrowseClient"]
 
-logger = logging.getLogger("amazon_music_browse")
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
 ClientT = TypeVar("ClientT", bound="BrowseClient")

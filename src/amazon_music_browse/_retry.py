@@ -7,7 +7,6 @@ and the randomness of the jitter are module attributes, so tests can replace the
 from __future__ import annotations
 
 import email.utils
-import logging
 import math
 import random
 import threading
@@ -24,8 +23,7 @@ from ._constants import (
 )
 from ._errors import APIConnectionError, APIError, RateLimitError, is_final, mark_final
 from ._fork import reset_after_fork
-
-logger = logging.getLogger("amazon_music_browse")
+from ._log import logger
 
 _sleep = time.sleep
 _monotonic = time.monotonic

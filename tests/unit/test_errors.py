@@ -20,6 +20,7 @@ from amazon_music_browse import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     BrowseClient,
     ConfigurationError,
     InternalServerError,
@@ -402,6 +403,7 @@ def test_simple_errors_pickle(cls: type[AmazonMusicError]) -> None:
         (APITimeoutError, (APIConnectionError,)),
         (ResponseValidationError, (AmazonMusicError,)),
         (PaginationError, (AmazonMusicError,)),
+        (ClientClosedError, (AmazonMusicError, RuntimeError)),
         (APIError, (AmazonMusicError,)),
         (BadRequestError, (APIError,)),
         (AuthenticationError, (APIError,)),
@@ -427,7 +429,7 @@ def test_every_exported_exception_is_in_the_tree() -> None:
         if isinstance(getattr(amazon_music_browse, name), type)
         and issubclass(getattr(amazon_music_browse, name), BaseException)
     }
-    assert len(exported) == 14
+    assert len(exported) == 15
     assert all(issubclass(getattr(amazon_music_browse, n), AmazonMusicError) for n in exported)
 
 
