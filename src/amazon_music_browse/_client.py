@@ -47,6 +47,7 @@ from ._errors import (
     RateLimitError,
     add_attempts,
     api_error_from_body,
+    redact_message,
 )
 from ._log import logger
 from ._models import Album, Category, Episode, Playlist, ResponseCollection, Track
@@ -461,6 +462,7 @@ class BrowseClient:
         try:
             response = self._transport.send(self._base_url + call.path, exchange)
         except AmazonMusicError as exc:
+            redact_message(exc, self._redactor(call))  # a redirect may have echoed one
             logger.debug("%s %s -> %s", call, call.params, exc)
             raise
         if logger.isEnabledFor(logging.DEBUG):

@@ -25,6 +25,7 @@ credentials in their headers.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -94,6 +95,11 @@ def mark_final(error: ErrorT) -> ErrorT:
 def is_final(error: BaseException) -> bool:
     """Whether ``error`` was marked as one that no retry can change."""
     return getattr(error, "_final", False) is True
+
+
+def redact_message(error: AmazonMusicError, redact: Callable[[str], str]) -> None:
+    """Remove credentials from ``error``'s message (a URL it names may echo one)."""
+    error.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in error.args)
 
 
 def add_attempts(error: AmazonMusicError, attempts: int) -> None:

@@ -9,6 +9,7 @@ forked child, the transport opens its own connections.
 from __future__ import annotations
 
 import datetime
+import http.client
 import time
 import zlib
 from collections.abc import Mapping
@@ -196,7 +197,11 @@ class Transport:
                 ) from exc
             except ValueError as exc:  # requests parses a Location header even unfollowed
                 raise mark_final(
-                    APIConnectionError(f"{what} failed: malformed answer: {exc}", request=prepared)
+                    APIConnectionError(
+                        f"{what} failed: the answer is malformed (a redirect Location that is "
+                        f"not a URL?): {exc}",
+                        request=prepared,
+                    )
                 ) from exc
         response.elapsed = datetime.timedelta(seconds=_monotonic() - started)
         return response
@@ -283,7 +288,13 @@ def _translate(
         )
     error = APIConnectionError(f"{what} failed: {_describe(root)}", request=prepared)
     if isinstance(exc, _FINAL_REQUEST_ERRORS) or isinstance(
-        root, (requests.exceptions.InvalidURL, urllib3.exceptions.LocationParseError)
+        root,
+        (
+            requests.exceptions.InvalidURL,
+            urllib3.exceptions.LocationParseError,
+            http.client.InvalidURL,
+            urllib3.exceptions.ProxySchemeUnknown,
+        ),
     ):
         mark_final(error)
     return error
@@ -295,8 +306,8 @@ def _root_cause(exc: BaseException) -> BaseException:
     while id(exc) not in seen:
         seen.add(id(exc))
         inner = getattr(exc, "reason", None)
-        if not isinstance(inner, BaseException) and exc.args:
-            inner = exc.args[0] if isinstance(exc.args[0], BaseException) else None
+        if not isinstance(inner, BaseException):
+            inner = next((arg for arg in exc.args if isinstance(arg, BaseException)), None)
         if inner is None:
             inner = exc.__context__ if isinstance(exc, requests.RequestException) else None
         if not isinstance(inner, BaseException):

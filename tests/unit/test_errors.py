@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from http import HTTPStatus
 import pickle
 import re
+from http import HTTPStatus
 from typing import Any
 
 import pytest
@@ -20,8 +20,8 @@ from amazon_music_browse import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
-    ClientClosedError,
     BrowseClient,
+    ClientClosedError,
     ConfigurationError,
     InternalServerError,
     NotFoundError,

@@ -1,0 +1,58 @@
+"""Helpers shared by the test modules: credentials, clients, page builders, a fake clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amazon_music_browse import BrowseClient
+from tests.conftest import ACCESS_TOKEN, API_KEY, BASE_URL
+
+__all__ = [
+    "ACCESS_TOKEN",
+    "API_KEY",
+    "BASE_URL",
+    "CATEGORY",
+    "TOP_PLAYLISTS",
+    "TOP_TRACKS",
+    "FakeClock",
+    "error_body",
+    "make_client",
+    "tracks_page",
+]
+
+TOP_TRACKS = BASE_URL + "/v1/browse/tracks/top"
+TOP_PLAYLISTS = BASE_URL + "/v1/browse/playlists/top"
+CATEGORY = BASE_URL + "/v1/browse/categories/2iB4IU25"
+
+
+def make_client(**options: Any) -> BrowseClient:
+    """A client with the test credentials, against the real host (mocked by the test)."""
+    return BrowseClient(**{"api_key": API_KEY, "access_token": ACCESS_TOKEN, **options})
+
+
+def tracks_page(*ids: str, token: str | None = None) -> dict[str, Any]:
+    """A Get Top Tracks answer holding tracks with these ids."""
+    return {
+        "data": {
+            "topTracks": {
+                "pageInfo": {"hasNextPage": token is not None, "token": token},
+                "edgeCount": len(ids),
+                "edges": [{"node": {"id": track_id}} for track_id in ids],
+            }
+        }
+    }
+
+
+def error_body(status: int, code: str = "SOME_ERROR", message: str = "it failed") -> dict[str, Any]:
+    """The documented error object."""
+    return {"error": {"status": str(status), "code": code, "message": message}}
+
+
+class FakeClock:
+    """A clock that stands still until a test moves ``now``."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
