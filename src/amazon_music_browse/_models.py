@@ -36,15 +36,20 @@ class _APIModel(BaseModel):
         populate_by_name=True,
         extra="allow",
         defer_build=True,
+        coerce_numbers_to_str=True,  # an id sent as a JSON number is still an id
     )
+
+
+Number = int | float
+"""A count or size: ``int`` when the JSON had a whole number, ``float`` when it had a fraction."""
 
 
 class Image(_APIModel):
     """A picture, usually a cover: its ``url`` and, when known, its size in pixels."""
 
     url: str | None = None
-    width: int | None = None
-    height: int | None = None
+    width: Number | None = None
+    height: Number | None = None
 
 
 class Track(_APIModel):
@@ -69,9 +74,18 @@ class Playlist(_APIModel):
     id: str
     title: str | None = None
     url: str | None = None
-    duration: int | None = None
-    images: list[Image] = Field(default_factory=list)
-    track_count: int | None = None
+    duration: Number | None = None
+    if TYPE_CHECKING:
+        images: list[Image]
+    else:  # ``null`` is accepted and read as no images
+        images: list[Image] | None = Field(default_factory=list)
+    track_count: Number | None = None
+
+    @model_validator(mode="after")
+    def _no_images_when_null(self) -> Self:
+        if self.images is None:
+            self.images = []
+        return self
 
 
 class Episode(_APIModel):
@@ -120,10 +134,23 @@ class _PicklableGeneric(_APIModel):
 
 
 class PageInfo(_APIModel):
-    """Whether another page exists, and the token that asks for it."""
+    """Whether another page exists, and the token that asks for it.
 
-    has_next_page: bool
+    When the service leaves out ``hasNextPage`` (or sends ``null``), a page has a next one
+    exactly when it carries a token.
+    """
+
+    if TYPE_CHECKING:
+        has_next_page: bool
+    else:
+        has_next_page: bool | None = None
     token: str | None = None
+
+    @model_validator(mode="after")
+    def _next_page_when_unsaid(self) -> Self:
+        if self.has_next_page is None:
+            self.has_next_page = self.token is not None
+        return self
 
 
 class Edge(_PicklableGeneric, Generic[ItemT]):
@@ -146,17 +173,26 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
     e.g. for ``pandas.DataFrame(page.to_dicts())``. None of these sends a request.
     """
 
-    page_info: PageInfo
-    edge_count: int = 0
-    edges: list[Edge[ItemT]]
+    if TYPE_CHECKING:
+        page_info: PageInfo
+        edge_count: int
+        edges: list[Edge[ItemT]]
+    else:  # ``null`` or nothing reads as no next page and no count; ``null`` as no edges
+        page_info: PageInfo | None = None
+        edge_count: int | None = None
+        edges: list[Edge[ItemT]] | None
     category: Category | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
-    def _count_edges_when_unsaid(self) -> Self:
+    def _fill_what_is_unsaid(self) -> Self:
         # An "after" validator: a "before" one would make pydantic build Python dicts of
         # the whole page first, which doubles the cost of parsing.
-        if "edge_count" not in self.model_fields_set:
+        if self.edges is None:
+            self.edges = []
+        if self.edge_count is None:
             self.edge_count = len(self.edges)
+        if self.page_info is None:
+            self.page_info = PageInfo(has_next_page=False)
         return self
 
     @property
