@@ -34,6 +34,7 @@ from . import _endpoints as ep
 from ._arguments import check_category_id, check_cursor, check_limit
 from ._client import BrowseClient
 from ._constants import DEFAULT_BASE_URL, ENV_ACCESS_TOKEN, ENV_API_KEY
+from ._display import printable
 from ._errors import AmazonMusicError, ConfigurationError, NotFoundError
 from ._models import Album, Category, Episode, Playlist, ResponseCollection, Track
 from ._version import __version__
@@ -127,11 +128,8 @@ _MIN_FLEXIBLE_WIDTH = 12
 
 
 def _cell(value: object) -> str:
-    """A value as one line of printable text (no newlines or terminal escapes)."""
-    if value is None:
-        return ""
-    text = " ".join(str(value).split())
-    return "".join(char if char.isprintable() else "\N{REPLACEMENT CHARACTER}" for char in text)
+    """A value as one line of printable text (no line breaks or terminal escapes)."""
+    return "" if value is None else printable(str(value)).strip()
 
 
 def _fit(text: str, width: int) -> str:
