@@ -8,13 +8,16 @@ amazon-music-browse category-tracks 2iB4IU25 --all --json | head
 
 Credentials come from ``AMAZON_MUSIC_API_KEY`` and ``AMAZON_MUSIC_ACCESS_TOKEN`` unless
 ``--sandbox`` runs the command against the embedded sandbox. Errors are one line on
-stderr. Exit codes: 0 done, 1 API or network error, 2 usage or configuration error,
-130 interrupted.
+stderr. Exit codes: 0 done, 1 API, network or output error, 2 usage or configuration
+error, 130 interrupted, 141 stdout closed early (a broken pipe). Any other exception is
+a bug: it propagates, with its traceback, and Python exits with 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
+import errno
 import io
 import json
 import logging
@@ -25,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
 
 import requests
 from pydantic import BaseModel
@@ -34,14 +37,18 @@ from . import _endpoints as ep
 from ._arguments import check_category_id, check_cursor, check_limit
 from ._client import BrowseClient
 from ._constants import DEFAULT_BASE_URL, ENV_ACCESS_TOKEN, ENV_API_KEY
+from ._display import printable
 from ._errors import AmazonMusicError, ConfigurationError, NotFoundError
 from ._models import Album, Category, Episode, Playlist, ResponseCollection, Track
 from ._version import __version__
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
 __all__ = ["COMMANDS", "Command", "main"]
 
 PROG = "amazon-music-browse"
-EXIT_OK, EXIT_API_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
 logger = logging.getLogger("amazon_music_browse.cli")
 
@@ -127,11 +134,8 @@ _MIN_FLEXIBLE_WIDTH = 12
 
 
 def _cell(value: object) -> str:
-    """A value as one line of printable text (no newlines or terminal escapes)."""
-    if value is None:
-        return ""
-    text = " ".join(str(value).split())
-    return "".join(char if char.isprintable() else "\N{REPLACEMENT CHARACTER}" for char in text)
+    """A value as one line of printable text (no line breaks or terminal escapes)."""
+    return "" if value is None else printable(str(value)).strip()
 
 
 def _fit(text: str, width: int) -> str:
@@ -174,14 +178,130 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _footer(count: int, pages: int | None, category: Category | None, cursor: str | None) -> str:
+def _where_next(finished: bool, cursor: str | None) -> str:
+    """``end of list``, or where a later run resumes (``--cursor``)."""
+    if finished:
+        return "end of list"
+    if cursor:
+        return f"next cursor: {_cell(cursor)}"
+    return "not finished: run again without --cursor to resume"  # cut in the first page
+
+
+def _footer(
+    count: int, pages: int | None, category: Category | None, finished: bool, cursor: str | None
+) -> str:
     parts = [_plural(count, "item")]
     if pages is not None:
         parts[0] += f" in {_plural(pages, 'page')}"
     if category is not None:
         parts.append(f"category: {_cell(category.name or '?')} ({_cell(category.id)})")
-    parts.append(f"next cursor: {cursor}" if cursor else "end of list")
+    parts.append(_where_next(finished, cursor))
     return " · ".join(parts)
+
+
+# -- writing --------------------------------------------------------------------------
+
+
+class Writer(Protocol):
+    """Where the command line writes: a text stream, or an `_Output` around one."""
+
+    @property
+    def encoding(self) -> str | None: ...
+
+    def write(self, text: str, /) -> object: ...
+
+
+def _closed() -> OSError:
+    return OSError(errno.EBADF, "it is closed")
+
+
+class _OutputError(Exception):
+    """Writing to stdout or stderr failed: a full disk, a closed pipe or descriptor."""
+
+    def __init__(self, stream: _Output, error: OSError) -> None:
+        super().__init__(f"cannot write to {stream.name}: {error.strerror or error}")
+        self.stream = stream
+        self.error = error
+
+
+class _Output:
+    """A text stream whose write failures are told apart from every other ``OSError``."""
+
+    def __init__(self, stream: TextIO, name: str) -> None:
+        self._stream = stream
+        self.name = name
+
+    @property
+    def encoding(self) -> str | None:
+        """The stream's encoding (``None`` for a stream of ``str``, like `io.StringIO`)."""
+        return getattr(self._stream, "encoding", None)
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise _OutputError(self, exc) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise _OutputError(self, exc) from exc
+
+    def discard(self) -> None:
+        """Point the stream's descriptor at devnull, so the flush at exit cannot fail too."""
+        try:
+            descriptor = self._stream.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+        except (OSError, ValueError):  # no descriptor (a stream in memory)
+            return
+        try:
+            os.dup2(devnull, descriptor)
+        except OSError:
+            pass
+        finally:
+            os.close(devnull)
+
+
+def _json_escapes(error: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: the characters an encoding cannot take, as JSON escapes."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    escapes = []
+    for char in error.object[error.start : error.end]:
+        code = ord(char)
+        if code > 0xFFFF:  # a surrogate pair, as json.dumps(ensure_ascii=True) writes it
+            code -= 0x10000
+            escapes.append(f"\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}")
+        else:
+            escapes.append(f"\\u{code:04x}")
+    return "".join(escapes), error.end
+
+
+_JSON_ESCAPES = "amazon_music_browse.json_escapes"
+codecs.register_error(_JSON_ESCAPES, _json_escapes)
+
+
+def json_line(item: BaseModel, encoding: str | None = None) -> str:
+    """``item`` as one JSON line in the API's shape, every character of it writable.
+
+    Characters ``encoding`` can take are kept as they are; the rest (and lone
+    surrogates, which no encoding takes) become ``\\uXXXX`` escapes, so the line
+    decodes to the same value whatever the stream: nothing is replaced with ``?``.
+    """
+    document = item.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    text = json.dumps(document, ensure_ascii=False)
+    if text.isascii():
+        return text
+    try:
+        return text.encode(encoding or "utf-8", _JSON_ESCAPES).decode(encoding or "utf-8")
+    except LookupError:  # an encoding Python does not know: plain ASCII is safe
+        return json.dumps(document)
+
+
+def write_json(out: Writer, item: BaseModel) -> None:
+    """Write ``item`` to ``out`` as one JSON line that ``out``'s encoding can take."""
+    out.write(json_line(item, out.encoding) + "\n")
 
 
 # -- running a subcommand -------------------------------------------------------------
@@ -193,6 +313,7 @@ class _Listing:
 
     pages: Iterable[ResponseCollection[Any]]
     next_cursor: Callable[[], str | None]
+    finished: Callable[[], bool]
     paginated: bool
     page_count: int = 0
     category: Category | None = None
@@ -211,38 +332,43 @@ def _listing(client: BrowseClient, command: Command, args: argparse.Namespace) -
         paginator = client.paginate(
             method, *ids, page_size=args.limit, max_items=args.max_items, cursor=args.cursor
         )
-        return _Listing(paginator.pages(), lambda: paginator.cursor, paginated=True)
+        return _Listing(
+            paginator.pages(),
+            lambda: paginator.cursor,
+            lambda: paginator.finished,
+            paginated=True,
+        )
     page: ResponseCollection[Any] = method(*ids, limit=args.limit, cursor=args.cursor)
-    return _Listing([page], lambda: page.next_cursor, paginated=False)
-
-
-def _json_line(item: BaseModel) -> str:
-    document = item.model_dump(by_alias=True, exclude_unset=True, mode="json")
-    return json.dumps(document, ensure_ascii=False)
+    return _Listing(
+        [page], lambda: page.next_cursor, lambda: page.next_cursor is None, paginated=False
+    )
 
 
 def run_command(
-    client: BrowseClient, command: Command, args: argparse.Namespace, out: TextIO, err: TextIO
+    client: BrowseClient, command: Command, args: argparse.Namespace, out: Writer, err: Writer
 ) -> None:
     """Call one endpoint and print its items as JSON lines or as a table."""
     model = command.endpoint.model
     if not command.is_list:
         item = getattr(client, command.method)(args.category_id)
-        lines = [_json_line(item)] if args.json else render_table([item], model, _terminal_width())
-        out.write("\n".join(lines) + "\n")
+        if args.json:
+            write_json(out, item)
+        else:
+            out.write("\n".join(render_table([item], model, _terminal_width())) + "\n")
         return
     listing = _listing(client, command, args)
     if args.json:
         for item in listing.items():
-            out.write(_json_line(item) + "\n")
-        if cursor := listing.next_cursor():
-            err.write(f"next cursor: {cursor}\n")
+            write_json(out, item)
+        if not listing.finished():
+            err.write(_where_next(False, listing.next_cursor()) + "\n")
         return
     items = list(listing.items())
     for line in render_table(items, model, _terminal_width()) if items else ["(no items)"]:
         out.write(line + "\n")
     pages = listing.page_count if listing.paginated else None
-    out.write(_footer(len(items), pages, listing.category, listing.next_cursor()) + "\n")
+    footer = _footer(len(items), pages, listing.category, listing.finished(), listing.next_cursor())
+    out.write(footer + "\n")
 
 
 # -- demo -----------------------------------------------------------------------------
@@ -251,6 +377,7 @@ _DEMO_CATEGORY = "2iB4IU25"
 _DEMO_PAGINATED_CATEGORY = "E9UEPoEH"
 _DEMO_UNKNOWN_CATEGORY = "no-such-category"
 _DEMO_ROWS = 3
+_DEMO_MAX_ITEMS = 250
 _INDENT = "   "
 
 
@@ -283,7 +410,7 @@ def _call_text(command: Command, category_id: str | None, **options: Any) -> str
 class _Demo:
     """Walks through every endpoint, pagination and an error, printing as it goes."""
 
-    def __init__(self, client: BrowseClient, out: TextIO) -> None:
+    def __init__(self, client: BrowseClient, out: Writer) -> None:
         self.client = client
         self.out = out
         self.requests = _RequestLog(client.session)
@@ -291,7 +418,7 @@ class _Demo:
         self.step = 0
 
     def say(self, text: str = "", *, indent: bool = True) -> None:
-        self.out.write(f"{_INDENT if indent and text else ''}{text}\n")
+        self.out.write(f"{_INDENT if indent and text else ''}{printable(text)}\n")
 
     def heading(self, title: str, call: str) -> None:
         self.step += 1
@@ -341,11 +468,13 @@ class _Demo:
         page: ResponseCollection[Any] = method(*ids, limit=_DEMO_ROWS)
         self.show_requests()
         self.table(page.items, command.endpoint.model)
-        self.say(_footer(len(page), None, page.category, page.next_cursor))
+        self.say(
+            _footer(len(page), None, page.category, page.next_cursor is None, page.next_cursor)
+        )
 
     def pagination(self) -> None:
         command = next(c for c in COMMANDS if c.method == "get_category_tracks")
-        category_id, page_size, max_items = _DEMO_PAGINATED_CATEGORY, 100, 250
+        category_id, page_size, max_items = _DEMO_PAGINATED_CATEGORY, 100, _DEMO_MAX_ITEMS
         self.heading(
             "Pagination: follow the cursor, page after page",
             f"paginator = client.paginate(client.{command.method}, {category_id!r}, "
@@ -363,8 +492,11 @@ class _Demo:
             self.say(f"  page {number}: {_plural(len(page), 'item')}, {total} so far")
         self.say(
             f"{_plural(total, 'item')}, {len(ids)} distinct ids; "
-            f"paginator.cursor = {paginator.cursor!r}"
+            f"paginator.finished = {paginator.finished}, paginator.cursor = {paginator.cursor!r}"
         )
+        if paginator.finished:
+            self.say("finished: that was the whole collection, there is nothing to resume")
+            return
         self.say(
             f"resume: client.paginate(client.{command.method}, {category_id!r}, "
             f"cursor=paginator.cursor, max_items={_DEMO_ROWS})"
@@ -397,7 +529,7 @@ class _Demo:
             self.say(f"except ValueError: {exc}")
 
 
-def run_demo(client: BrowseClient, intro: str, out: TextIO) -> None:
+def run_demo(client: BrowseClient, intro: str, out: Writer) -> None:
     """Walk through every endpoint, a multi-page pagination and an error."""
     _Demo(client, out).run(intro)
 
@@ -413,11 +545,30 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        # argparse ignores failures to write --help or --version; this reports them.
+        if not message:
+            return
+        if file is None:  # sys.stdout is None: started with descriptor 1 closed
+            raise _closed()
+        file.write(message)
+
+
+def _undecodable(text: str) -> bool:
+    """Whether ``text`` holds lone surrogates: bytes of ``argv`` that were not UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
 
 def _argument_type(name: str, check: Callable[[str], object]) -> Callable[[str], Any]:
     """An argparse type that runs one of the client's checks on the raw text."""
 
     def convert(text: str) -> Any:
+        if not text.isascii() and _undecodable(text):
+            raise argparse.ArgumentTypeError(f"holds bytes that are not UTF-8 text: {text!r}")
         try:
             return check(text)
         except (TypeError, ValueError) as exc:
@@ -590,7 +741,7 @@ def _connect(args: argparse.Namespace, *, sandbox: bool) -> Iterator[BrowseClien
         yield client
 
 
-def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+def _run(args: argparse.Namespace, out: Writer, err: Writer) -> None:
     if args.sandbox and args.base_url is not None:
         raise _UsageError("use either --sandbox or --base-url, not both")
     command: Command | None = args.command
@@ -616,7 +767,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
 
 
 @contextmanager
-def _logging_to(stream: TextIO, verbosity: int) -> Iterator[None]:
+def _logging_to(stream: _Output, verbosity: int) -> Iterator[None]:
     """Send the package's log records to ``stream`` while a command runs."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     package = logging.getLogger("amazon_music_browse")
@@ -635,23 +786,26 @@ def _logging_to(stream: TextIO, verbosity: int) -> Iterator[None]:
 def _exit_code(error: Exception) -> int:
     """1 for what the service or the network did, 2 for what the command line asked."""
     if isinstance(error, AmazonMusicError) and not isinstance(error, ConfigurationError):
-        return EXIT_API_ERROR
+        return EXIT_ERROR
     return EXIT_USAGE
 
 
-def _report(err: TextIO, message: str, code: int) -> int:
-    err.write(f"error: {' '.join(message.split())}\n")
+def _report(err: _Output, message: str, code: int) -> int:
+    """Write ``error: message`` on one line (unless stderr is gone too) and return ``code``."""
+    try:
+        err.write(f"error: {printable(' '.join(message.split()))}\n")
+        err.flush()
+    except _OutputError as exc:  # the exit code says it all
+        exc.stream.discard()
     return code
 
 
-def _quiet_stdout() -> None:
-    """After a broken pipe, point stdout at devnull so the exit flush cannot fail."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
+def _output_failed(error: _OutputError, err: _Output) -> int:
+    """A broken pipe ends quietly with 141; any other write failure is an error, exit 1."""
+    error.stream.discard()
+    if isinstance(error.error, BrokenPipeError):
+        return EXIT_BROKEN_PIPE
+    return _report(err, str(error), EXIT_ERROR)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -661,29 +815,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments after the program name; default ``sys.argv[1:]``.
 
     Returns:
-        0 on success, 1 on an API or network error, 2 on a usage or configuration
-        error, 130 when interrupted.
+        0 on success, 1 on an API, network or output error, 2 on a usage or
+        configuration error, 130 when interrupted, 141 when stdout was closed early.
     """
-    out, err = sys.stdout, sys.stderr
-    for stream in (out, err):
+    for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):  # a title the terminal cannot show: "?"
             stream.reconfigure(errors="replace")
+    err = _Output(sys.stderr if sys.stderr is not None else io.StringIO(), "stderr")
+    out = _Output(sys.stdout if sys.stdout is not None else io.StringIO(), "stdout")
     try:
         args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help and --version
-        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except SystemExit as exc:  # after --help or --version
+        code = exc.code if isinstance(exc.code, int) else EXIT_OK
+        try:
+            out.flush()
+        except _OutputError as error:
+            return _output_failed(error, err)
+        return code
     except _UsageError as exc:
         return _report(err, str(exc), EXIT_USAGE)
+    except OSError as exc:  # writing --help or --version to stdout failed
+        return _output_failed(_OutputError(out, exc), err)
+    if sys.stdout is None:  # started with descriptor 1 closed
+        return _output_failed(_OutputError(out, _closed()), err)
     with _logging_to(err, args.verbose):
         try:
             _run(args, out, err)
             out.flush()
-        except BrokenPipeError:
-            _quiet_stdout()
-            return EXIT_BROKEN_PIPE
+        except _OutputError as exc:
+            return _output_failed(exc, err)
         except KeyboardInterrupt:
             return _report(err, "interrupted", EXIT_INTERRUPTED)
-        except (AmazonMusicError, _UsageError, TypeError, ValueError) as exc:
+        except (AmazonMusicError, _UsageError) as exc:
             logger.debug("the command failed", exc_info=True)
             return _report(err, str(exc), _exit_code(exc))
     return EXIT_OK

@@ -3,6 +3,8 @@
 Pure functions of data already in memory: nothing here sends a request or does I/O.
 Every value is escaped with `html.escape`, and only ``http(s)`` URLs become links or
 ``<img>`` thumbnails, so a hostile title or a ``javascript:`` URL is shown, never run.
+Plain text (``str(page)``, the command line's tables) goes through `printable`, so a
+title cannot move the cursor, recolour or retitle a terminal, or reorder a line.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-__all__ = ["MAX_ROWS", "item_lines", "settings_html", "table_html", "web_url"]
+__all__ = ["MAX_ROWS", "item_lines", "printable", "settings_html", "table_html", "web_url"]
 
 MAX_ROWS: Final = 20
 """The most items a table or a text listing shows; the rest are counted in one line."""
@@ -28,6 +30,20 @@ _WEB_URL: Final = re.compile(r"https?://[^\s/?#]", re.IGNORECASE)
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 _STYLE: Final = "text-align: left"
 
+_REPLACEMENT: Final = "\N{REPLACEMENT CHARACTER}"
+# ECMA-48 escape sequences, 7-bit (ESC ...) and 8-bit (C1) forms: a control sequence
+# (CSI ... final byte), a terminated control string (OSC, DCS, SOS, PM, APC: the payload
+# of an OSC 8 link or an OSC 52 clipboard write goes with it), or ESC and its next bytes.
+_ESCAPE_SEQUENCE: Final = re.compile(
+    r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+    r"|(?:\x1b[P\]X^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
+)
+_LINE_BREAKS: Final = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]+")
+# The rest of C0, DEL, C1; the bidi embeddings, overrides and isolates (they reorder
+# the rest of a line); lone surrogates (no encoding can write them).
+_UNPRINTABLE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
 
 def web_url(value: Any) -> str | None:
     """``value`` if it is an absolute ``http(s)`` URL safe to put in an attribute, else ``None``."""
@@ -36,12 +52,32 @@ def web_url(value: Any) -> str | None:
     return value.replace(" ", "%20")  # the documented data has raw spaces in its URLs
 
 
+def printable(text: str) -> str:
+    """``text`` as one line that a terminal shows as it is, and nothing more.
+
+    Escape sequences (each as a whole) and control characters (C0, DEL, C1), the bidi
+    embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069) and lone
+    surrogates become U+FFFD; a run of line breaks or tabs becomes one space. Everything
+    else is left alone: accents, CJK, emoji with their joiners, no-break spaces and the
+    bidi marks (U+200E, U+200F, U+061C) that right-to-left text uses.
+    """
+    if text.isprintable():
+        return text
+    text = _ESCAPE_SEQUENCE.sub(_REPLACEMENT, text)
+    text = _LINE_BREAKS.sub(" ", text)
+    return _UNPRINTABLE.sub(_REPLACEMENT, text)
+
+
 def item_lines(items: Sequence[BaseModel], *, max_rows: int = MAX_ROWS) -> list[str]:
-    """One line per item (``id`` and ``title`` or ``name``), then ``… N more`` if cut."""
+    """One line per item (``id`` and ``title`` or ``name``), then ``… N more`` if cut.
+
+    Values pass through `printable`: one line each, no control characters.
+    """
     lines = []
     for item in items[:max_rows]:
         label = _first_present(item, ("title", "name"))
-        lines.append(f"{getattr(item, 'id', '')}  {'' if label is None else label}".rstrip())
+        text = f"{getattr(item, 'id', '')}  {'' if label is None else label}"
+        lines.append(printable(text).rstrip())
     if len(items) > max_rows:
         lines.append(f"… {len(items) - max_rows} more")
     return lines

@@ -240,7 +240,11 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def __str__(self) -> str:
-        """The ``repr`` line, then one line per item (id and title or name), capped."""
+        """The ``repr`` line, then one line per item (id and title or name), capped.
+
+        Text for a terminal: line breaks become spaces, and control characters, escape
+        sequences and bidi overrides are replaced (``repr`` escapes them already).
+        """
         from . import _display  # loaded on first use, not with the client
 
         lines = [repr(self), *(f"  {line}" for line in _display.item_lines(self.items))]

@@ -260,6 +260,8 @@ def test_max_items_with_a_limit_as_the_page_size(cli: Any) -> None:
         ([], ["COMMAND"]),
         (["top-tracks", "--timeout", "0"], ["timeout"]),
         (["top-tracks", "--base-url", "http://127.0.0.1:1"], ["--sandbox", "--base-url"]),
+        (["top-tracks", "--cursor", "ab\udcff"], ["--cursor", "not UTF-8"]),  # bytes of argv
+        (["category-albums", "2iB4\udcff"], ["ID", "not UTF-8"]),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli: Any, args: list[str], fragments: list[str]) -> None:
@@ -307,6 +309,40 @@ def test_interrupted_is_exit_130(cli: Any, monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr("amazon_music_browse._cli.run_command", interrupt)
     assert_one_line_error(cli("top-tracks", "--sandbox"), 130, "interrupted")
+
+
+@pytest.mark.parametrize("error", [ValueError("boom"), TypeError("boom"), KeyError("boom")])
+def test_a_bug_is_not_reported_as_a_usage_error(
+    cli: Any, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    def fail(*args: object) -> None:
+        raise error
+
+    monkeypatch.setattr("amazon_music_browse._cli.run_command", fail)
+    with pytest.raises(type(error)) as raised:
+        cli("top-tracks", "--sandbox")
+    assert raised.value is error
+
+
+def test_a_bug_shows_its_traceback_and_exits_1() -> None:
+    code = (
+        "import sys; from amazon_music_browse import _cli\n"
+        "def fail(*args): raise ValueError('an SDK bug')\n"
+        "_cli.run_command = fail\n"
+        "sys.exit(_cli.main(['top-tracks', '--sandbox']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_environment(),
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Traceback (most recent call last):")
+    assert result.stderr.endswith("ValueError: an SDK bug\n")
+    assert "error: " not in result.stderr
 
 
 # -- options --------------------------------------------------------------------------
@@ -370,10 +406,24 @@ def test_demo_walks_through_every_endpoint(cli: Any) -> None:
     assert "page 2: 100 items, 200 so far" in run.out
     assert "page 3: 50 items, 250 so far" in run.out
     assert "/tracks?limit=50&cursor=" in run.out
-    assert "250 items, 250 distinct ids" in run.out
+    assert (
+        "250 items, 250 distinct ids; paginator.finished = False, paginator.cursor = '" in run.out
+    )
+    assert "resume: client.paginate(" in run.out
     assert "except NotFoundError: 404 RESOURCE_NOT_FOUND" in run.out
     assert "except ValueError: limit must be from 1 to 20" in run.out
     assert run.lines[-2].startswith("Done: 8 endpoints")
+
+
+def test_demo_says_when_the_walk_finished_the_collection(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("amazon_music_browse._cli._DEMO_MAX_ITEMS", 10**6)
+    run = cli("demo")
+    assert run.code == 0, run.err
+    assert "distinct ids; paginator.finished = True, paginator.cursor = None" in run.out
+    assert "finished: that was the whole collection, there is nothing to resume" in run.out
+    assert "resume: " not in run.out
 
 
 def test_demo_uses_the_service_when_credentials_are_set(cli: Any, credentials: str) -> None:
@@ -462,31 +512,6 @@ def test_console_script_errors_without_a_traceback() -> None:
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert "AMAZON_MUSIC_ACCESS_TOKEN" in result.stderr or "AMAZON_MUSIC_API_KEY" in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("args", "lines_read"),
-    [
-        (["top-tracks", "--limit", "3", "--json"], 0),  # closed before the first flush
-        (["top-playlists", "--all", "--json"], 1),  # like `| head -1`: 80 kB, pipe holds 64
-    ],
-)
-def test_a_closed_pipe_exits_quietly(args: list[str], lines_read: int) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "amazon_music_browse", *args, "--sandbox"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=_environment(),
-    )
-    assert process.stdout is not None
-    assert process.stderr is not None
-    read = [process.stdout.readline() for _ in range(lines_read)]
-    process.stdout.close()
-    error = process.stderr.read()
-    process.stderr.close()
-    assert process.wait(timeout=60) == 141
-    assert error == b""
-    assert all(json.loads(line)["id"] for line in read)
 
 
 def test_importing_the_package_imports_neither_cli_nor_sandbox() -> None:

@@ -25,7 +25,7 @@ from amazon_music_browse import (
     ResponseCollection,
     Track,
 )
-from amazon_music_browse._display import MAX_ROWS, web_url
+from amazon_music_browse._display import MAX_ROWS, printable, web_url
 from tests.conftest import ACCESS_TOKEN, API_KEY, BASE_URL
 
 HINT = 'pip install "amazon-music-browse[progress]"'
@@ -399,6 +399,91 @@ def test_str_is_capped() -> None:
     assert lines[-1] == "  … 5 more"
 
 
+HOSTILE = [  # (name, text, how it is shown)
+    ("sgr-colours", "\x1b[31mred\x1b[0m", "\ufffdred\ufffd"),
+    ("clear-screen", "a\x1b[2J\x1b[Hb", "a\ufffd\ufffdb"),
+    ("osc-window-title", "\x1b]0;owned\x07title", "\ufffdtitle"),
+    ("osc52-clipboard", "\x1b]52;c;cm0gLXJmIH4=\x1b\\x", "\ufffdx"),
+    ("osc8-link", "\x1b]8;;https://evil.example\x1b\\a\x1b]8;;\x1b\\", "\ufffda\ufffd"),
+    ("c1-forms", "\x9b2J\x9d0;t\x9c", "\ufffd\ufffd"),
+    ("reset", "\x1bc", "\ufffd"),
+    ("cut-short", "\x1b[31", "\ufffd31"),  # the introducer goes, the rest is inert
+    ("c0-del-c1", "bel\x07 nul\x00 del\x7f c1\x84", "bel\ufffd nul\ufffd del\ufffd c1\ufffd"),
+    ("line-breaks", "two\r\nlines\tand\x85more\u2028", "two lines and more "),
+    ("bidi-controls", "\u202eevil.exe\u202c \u2066x\u2069", "\ufffdevil.exe\ufffd \ufffdx\ufffd"),
+    ("lone-surrogate", "lone \ud83c surrogate", "lone \ufffd surrogate"),
+]
+PLAIN = [
+    "Café 日本 🎵",
+    "Beyoncé — Déjà Vu (feat. JAY-Z)",
+    "👨\u200d👩\u200d👧 family, 👍🏽, ❤\ufe0f",  # joiners, modifiers, variation selectors
+    "e\u0301 combining, a\u00a0no-break space, ﬁ ligature",
+    "שלום\u200f עולם, مرحبا\u061c",  # right-to-left text and its marks
+    "",
+]
+
+
+@pytest.mark.parametrize(("name", "text", "shown"), HOSTILE, ids=[name for name, *_ in HOSTILE])
+def test_printable_replaces_controls_and_escape_sequences(name: str, text: str, shown: str) -> None:
+    assert printable(text) == shown
+
+
+@pytest.mark.parametrize("text", PLAIN, ids=range(len(PLAIN)))
+def test_printable_leaves_ordinary_text_alone(text: str) -> None:
+    assert printable(text) == text
+
+
+def unsafe(text: str) -> list[str]:
+    """The characters of ``text`` a terminal would act on or that no encoder can write."""
+    return [
+        char
+        for char in text
+        if (ord(char) < 0x20 and char != "\n")
+        or 0x7F <= ord(char) <= 0x9F
+        or 0x202A <= ord(char) <= 0x202E
+        or 0x2066 <= ord(char) <= 0x2069
+        or 0xD800 <= ord(char) <= 0xDFFF
+    ]
+
+
+def test_str_of_a_page_shows_no_control_characters() -> None:
+    nodes = [{"id": f"t{n}", "title": text} for n, (_, text, _) in enumerate(HOSTILE)]
+    page = page_of(Track, [*nodes, {"id": "\x1b[8mhidden", "name": "x"}], "tok\x1b[5m")
+
+    lines = str(page).splitlines()
+
+    assert unsafe(str(page)) == []
+    assert len(lines) == 1 + len(HOSTILE) + 1  # one line per item, whatever the title
+    for n, (_, _, shown) in enumerate(HOSTILE):
+        assert lines[1 + n] == f"  t{n}  {shown}".rstrip()
+    assert lines[-1] == "  \ufffdhidden  x"
+    assert lines[0].endswith("next_cursor='tok\\x1b[5m')")  # repr escapes
+
+
+def test_str_of_a_page_keeps_ordinary_titles() -> None:
+    page = page_of(Track, [{"id": f"t{n}", "title": text} for n, text in enumerate(PLAIN)])
+
+    assert str(page).splitlines()[1:] == [
+        f"  t{n}  {text}".rstrip() for n, text in enumerate(PLAIN)
+    ]
+
+
+def test_str_and_repr_of_models_escape_control_characters() -> None:
+    hostile = "".join(text for _, text, _ in HOSTILE)
+    models = [
+        Track(id=hostile, title=hostile, extra=hostile),  # type: ignore[call-arg]
+        Category(id="c", name=hostile),
+        Playlist(id="p", images=[{"url": hostile}]),  # type: ignore[list-item]
+        page_of(Category, [{"id": hostile}], hostile, {"id": hostile}),
+        Paginator(never_called, cursor="c\x1b[2J"),
+    ]
+
+    for model in models:
+        assert unsafe(repr(model)) == [], repr(model)
+    for model in models[:3]:
+        assert unsafe(str(model)) == [], str(model)
+
+
 # -- the paginator's HTML ------------------------------------------------------------------------
 
 
@@ -449,10 +534,11 @@ def test_paginator_html_shows_settings_and_sends_nothing() -> None:
         "prefetch": "False",
         "progress": "False",
         "cursor (resume here)": "&#x27;&lt;c5&gt;&#x27;",
+        "finished (no next page)": "False",
     }
     assert text == (
         "Paginator(page_size=10, max_items=25, max_pages=None, cursor='<c5>', "
-        "prefetch=False, progress=False)"
+        "finished=False, prefetch=False, progress=False)"
     )
 
 
