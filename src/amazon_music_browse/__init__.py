@@ -17,6 +17,7 @@ if typing.TYPE_CHECKING:
     from ._auth import LoginWithAmazon
     from ._client import BrowseClient
     from ._credentials import AccessToken
+    from ._endpoint import Endpoint, list_endpoint
     from ._errors import (
         AmazonMusicError,
         APIConnectionError,
@@ -54,6 +55,8 @@ _SUBMODULE_OF: dict[str, str] = {
     "LoginWithAmazon": "_auth",
     "BrowseClient": "_client",
     "AccessToken": "_credentials",
+    "Endpoint": "_endpoint",
+    "list_endpoint": "_endpoint",
     **dict.fromkeys(
         (
             "AmazonMusicError",
@@ -122,6 +125,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "Edge",
+    "Endpoint",
     "Episode",
     "FetchPage",
     "Image",
@@ -139,4 +143,5 @@ __all__ = [
     "Track",
     "UnprocessableEntityError",
     "__version__",
+    "list_endpoint",
 ]

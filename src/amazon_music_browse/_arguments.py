@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 
@@ -10,10 +10,15 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+def is_int(value: Any) -> TypeGuard[int]:
+    """Whether ``value`` is an ``int`` and not a ``bool`` (which Python counts as one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_limit(limit: Any, bounds: tuple[int, int], *, name: str = "limit") -> int:
     """Return ``limit`` if it is an ``int`` (not ``bool``) inside ``bounds``, else raise."""
     low, high = bounds
-    if isinstance(limit, bool) or not isinstance(limit, int):
+    if not is_int(limit):
         raise TypeError(f"{name} must be an int from {low} to {high}, not {_type_name(limit)}")
     if not low <= limit <= high:
         raise ValueError(f"{name} must be from {low} to {high} for this endpoint, got {limit}")
@@ -24,7 +29,7 @@ def check_count(value: Any, *, name: str) -> int | None:
     """Return ``value`` if it is ``None`` or an ``int`` >= 0 (``max_items``, ``max_pages``)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_int(value):
         raise TypeError(f"{name} must be an int >= 0 or None, not {_type_name(value)}")
     if value < 0:
         raise ValueError(f"{name} must be >= 0 or None, got {value}")
@@ -56,18 +61,18 @@ def check_cursor(cursor: Any) -> str | None:
     return check_sendable(cursor, "cursor")
 
 
-def check_category_id(category_id: Any) -> str:
-    """Return ``category_id`` percent-encoded as one path segment, or raise.
+def check_path_param(name: str, value: Any) -> str:
+    """Return ``value`` percent-encoded as one path segment, or raise.
 
     It must be a non-empty ``str`` without surrounding whitespace; ``.`` and ``..`` are
     refused because HTTP libraries collapse them even when encoded.
     """
-    if not isinstance(category_id, str):
-        raise TypeError(f"category_id must be a str, not {_type_name(category_id)}")
-    if not category_id:
-        raise ValueError("category_id must be a non-empty str, like '2iB4IU25'")
-    if category_id != category_id.strip():
-        raise ValueError(f"category_id must not start or end with whitespace: {category_id!r}")
-    if category_id in {".", ".."}:
-        raise ValueError(f"category_id cannot be {category_id!r}: it is not a category id")
-    return quote(check_sendable(category_id, "category_id"), safe="")
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {_type_name(value)}")
+    if not value:
+        raise ValueError(f"{name} must be a non-empty str, like '2iB4IU25'")
+    if value != value.strip():
+        raise ValueError(f"{name} must not start or end with whitespace: {value!r}")
+    if value in {".", ".."}:
+        raise ValueError(f"{name} cannot be {value!r}: it is not an id but a path step")
+    return quote(check_sendable(value, name), safe="")

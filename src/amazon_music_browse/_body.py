@@ -6,11 +6,14 @@ gzip bomb costs at most the cap however far it would expand.
 
 from __future__ import annotations
 
+import io
 import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import requests
+
+from ._deadline import raise_if_deadline_passed
 
 __all__ = ["ACCEPT_ENCODING", "BodyTooLarge", "read_body"]
 
@@ -41,25 +44,30 @@ class _Inflate:
         return zlib.decompressobj(16 + zlib.MAX_WBITS if self._gzip else zlib.MAX_WBITS)
 
     def feed(self, data: bytes, room: int) -> Iterator[bytes]:
-        """Decoded pieces of ``data``, each at most ``room + 1`` bytes, lazily."""
-        while data:
+        """Decoded pieces of ``data``, lazily: each at most `_CHUNK` bytes, and together
+        at most ``room + 1`` (one byte more than fits tells the caller it does not)."""
+        while True:
+            limit = min(room + 1, _CHUNK)
             try:
-                out = self._inner.decompress(data, room + 1)
+                out = self._inner.decompress(data, limit)
             except zlib.error:
                 if self._gzip or not self._first:
                     raise
                 self._inner = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate
-                out = self._inner.decompress(data, room + 1)
+                out = self._inner.decompress(data, limit)
             self._first = False
-            yield out
+            if out:
+                yield out
             room -= len(out)
             if self._inner.unconsumed_tail:
                 data = self._inner.unconsumed_tail
             elif self._inner.eof and self._gzip and self._inner.unused_data.strip(b"\0"):
                 data = self._inner.unused_data
                 self._inner = self._new()
+            elif len(out) == limit and not self._inner.eof:
+                data = b""  # the output filled the limit: more may be pending inside
             else:
-                data = b""
+                return
 
 
 def _raw_chunks(response: requests.Response) -> tuple[Iterator[bytes], str | None]:
@@ -81,21 +89,25 @@ def read_body(response: requests.Response, cap: int) -> bytes:
     Raises:
         BodyTooLarge: the decoded body is longer than ``cap`` (the response is closed).
         zlib.error: the body does not decode as its ``Content-Encoding`` says.
-        requests.RequestException: the connection failed while reading.
+        requests.RequestException: the connection failed while reading, or the attempt's
+            deadline passed (`DeadlinePassed`): the end of the stream was not the end of
+            the answer.
     """
     chunks, encoding = _raw_chunks(response)
     inflate = _Inflate(encoding) if encoding not in (None, "identity") else None
-    parts: list[bytes] = []
+    # BytesIO grows in place and getvalue() hands its buffer over without a copy: the
+    # body costs about its own size once, never a list of pieces plus their join.
+    buffer = io.BytesIO()
     size = 0
-    try:
-        for chunk in chunks:
-            pieces = inflate.feed(chunk, cap - size) if inflate is not None else (chunk,)
-            for piece in pieces:
-                size += len(piece)
-                parts.append(piece)
-                if size > cap:
-                    raise BodyTooLarge(cap, b"".join(parts)[:cap])
-    except BodyTooLarge:
-        response.close()
-        raise
-    return b"".join(parts)
+    for chunk in chunks:
+        pieces = inflate.feed(chunk, cap - size) if inflate is not None else (chunk,)
+        for piece in pieces:
+            if size + len(piece) > cap:
+                buffer.write(memoryview(piece)[: cap - size])
+                response.close()
+                raise BodyTooLarge(cap, buffer.getvalue())
+            buffer.write(piece)
+            size += len(piece)
+    # A socket the deadline shut down reads as the end of the body: it is not.
+    raise_if_deadline_passed()
+    return buffer.getvalue()

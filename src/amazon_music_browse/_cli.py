@@ -33,11 +33,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
 import requests
 from pydantic import BaseModel
 
-from . import _endpoints as ep
-from ._arguments import check_category_id, check_cursor, check_limit
+from . import endpoints as ep
+from ._arguments import check_cursor, check_limit, check_path_param
 from ._client import BrowseClient
 from ._constants import DEFAULT_BASE_URL, ENV_ACCESS_TOKEN, ENV_API_KEY
 from ._display import printable
+from ._endpoint import Endpoint
 from ._errors import AmazonMusicError, ConfigurationError, NotFoundError
 from ._models import Album, Category, Episode, Playlist, ResponseCollection, Track
 from ._version import __version__
@@ -65,14 +66,14 @@ class Command:
     summary: str
 
     @property
-    def endpoint(self) -> ep.Endpoint[Any]:
-        """The endpoint behind the client method."""
-        return next(endpoint for endpoint in ep.ENDPOINTS if endpoint.name == self.method)
+    def endpoint(self) -> Endpoint[Any]:
+        """The endpoint of the subcommand's name."""
+        return next(endpoint for endpoint in ep.ENDPOINTS if endpoint.name == self.name)
 
     @property
     def takes_id(self) -> bool:
         """Whether the command takes a category id."""
-        return "{category_id}" in self.endpoint.path
+        return "category_id" in self.endpoint.path_params
 
     @property
     def is_list(self) -> bool:
@@ -605,7 +606,7 @@ def _positive_int(text: str) -> int:
 
 
 def _check_id(text: str) -> str:
-    check_category_id(text)
+    check_path_param("category_id", text)
     return text
 
 

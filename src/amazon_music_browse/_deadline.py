@@ -19,13 +19,21 @@ import threading
 import time
 from typing import Any
 
+import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ._fork import reset_after_fork
 
-__all__ = ["Alarm", "DeadlineAdapter", "AttemptDeadline", "watchdog"]
+__all__ = [
+    "Alarm",
+    "AttemptDeadline",
+    "DeadlineAdapter",
+    "DeadlinePassed",
+    "raise_if_deadline_passed",
+    "watchdog",
+]
 
 _monotonic = time.monotonic
 
@@ -128,6 +136,28 @@ class AttemptDeadline:
         """Arm the deadline on ``sock``, unless armed already or it is not a socket."""
         if self.alarm is None and isinstance(sock, socket.socket):
             self.alarm = watchdog.arm(sock, _monotonic() + self.budget)
+
+
+class DeadlinePassed(requests.exceptions.ReadTimeout):
+    """The attempt's deadline passed and its socket was shut down.
+
+    A shut-down socket reads as the end of the stream, so an answer cut there can look
+    complete (headers ended early, a body without ``Content-Length``); this says it is not.
+    """
+
+
+def raise_if_deadline_passed() -> None:
+    """Raise `DeadlinePassed` if the deadline of this thread's current attempt fired.
+
+    Raises:
+        DeadlinePassed: it did; whatever was read of the answer is not the whole of it.
+    """
+    current: AttemptDeadline | None = getattr(_attempt, "current", None)
+    if current is not None and current.fired:
+        raise DeadlinePassed(
+            "the answer took longer than its deadline; its socket was shut down and what "
+            "was read of it is not the whole answer"
+        )
 
 
 def _arm_current(sock: Any) -> None:

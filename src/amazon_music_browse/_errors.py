@@ -97,6 +97,17 @@ def is_final(error: BaseException) -> bool:
     return getattr(error, "_final", False) is True
 
 
+def mark_unsent(error: ErrorT) -> ErrorT:
+    """Mark ``error`` as raised before the request left (no connection was made)."""
+    error._unsent = True  # type: ignore[attr-defined]
+    return error
+
+
+def was_sent(error: BaseException) -> bool:
+    """Whether the request may have reached the service before ``error`` was raised."""
+    return getattr(error, "_unsent", False) is not True
+
+
 def redact_message(error: AmazonMusicError, redact: Callable[[str], str]) -> None:
     """Remove credentials from ``error``'s message (a URL it names may echo one)."""
     error.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in error.args)

@@ -165,7 +165,9 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
 
     ``for item in page``, ``len(page)``, ``page[0]`` and ``page.items`` work on the items;
     ``page.next_cursor`` is what to pass as ``cursor`` for the next page, or ``None``.
-    On the category collection endpoints ``page.category`` is the category that wraps it.
+    ``page.owner`` is the object that wraps the collection, when its endpoint names one
+    (`Endpoint`'s ``owner_key``); on the category collection endpoints ``page.category``
+    is that same `Category`.
 
     ``repr(page)`` is one short line (type, item count, category, next cursor);
     ``str(page)`` adds one line per item; in Jupyter a page shows as an HTML table, with
@@ -181,6 +183,7 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
         page_info: PageInfo | None = None
         edge_count: int | None = None
         edges: list[Edge[ItemT]] | None
+    owner: Any = Field(default=None, exclude=True)
     category: Category | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

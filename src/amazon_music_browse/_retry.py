@@ -7,6 +7,7 @@ and the randomness of the jitter are module attributes, so tests can replace the
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 import random
 import threading
@@ -21,7 +22,7 @@ from ._constants import (
     MAX_RETRY_DELAY,
     RETRYABLE_STATUSES,
 )
-from ._errors import APIConnectionError, APIError, RateLimitError, is_final, mark_final
+from ._errors import APIConnectionError, APIError, RateLimitError, is_final, mark_final, was_sent
 from ._fork import reset_after_fork
 from ._log import logger
 
@@ -60,17 +61,21 @@ def backoff(attempt: int) -> float:
     return _random.uniform(0.0, ceiling)
 
 
-def is_retryable(exc: BaseException, max_retry_wait: float) -> bool:
+def is_retryable(exc: BaseException, max_retry_wait: float, *, idempotent: bool = True) -> bool:
     """Connection errors, timeouts, 429 and 5xx are retried, unless told to wait too long.
 
     A failure marked final (too many redirects, a bad setting, an answer over the size
-    cap) is never retried.
+    cap) is never retried. A request that is not idempotent (a POST, say) is retried only
+    after a 429 or a connection error raised before it was sent: the service may have
+    acted on it otherwise.
     """
     if is_final(exc):
         return False
     if isinstance(exc, APIConnectionError):
-        return True
+        return idempotent or not was_sent(exc)
     if isinstance(exc, APIError) and exc.status_code in RETRYABLE_STATUSES:
+        if not idempotent and exc.status_code != 429:
+            return False
         return exc.retry_after is None or exc.retry_after <= max_retry_wait
     return False
 
@@ -82,14 +87,13 @@ def _wait(state: RetryCallState) -> float:
     return backoff(state.attempt_number)
 
 
-def _log_retry(state: RetryCallState) -> None:
+def _log_retry(label: str, state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     what = exc.status_code if isinstance(exc, APIError) else type(exc).__name__
     wait = state.next_action.sleep if state.next_action else 0.0
-    call = state.args[0] if state.args else None
     logger.warning(
         "retrying %s after %s (attempt %d failed), waiting %.2f s",
-        call,
+        label,
         what,
         state.attempt_number,
         wait,
@@ -97,14 +101,29 @@ def _log_retry(state: RetryCallState) -> None:
 
 
 def build_retrying(max_retries: int, max_retry_wait: float) -> Retrying:
-    """The tenacity policy of one client: ``max_retries`` retries after the first attempt."""
+    """The tenacity policy of one client: ``max_retries`` retries after the first attempt.
+
+    Each call takes a copy of it through `policy_for`, which names the call in the log.
+    """
     return Retrying(
         stop=stop_after_attempt(max_retries + 1),
         retry=retry_if_exception(lambda exc: is_retryable(exc, max_retry_wait)),
         wait=_wait,
         sleep=lambda seconds: sleep_unless_cancelled(seconds, _sleep),
-        before_sleep=_log_retry,
+        before_sleep=functools.partial(_log_retry, "a request"),
         reraise=True,
+    )
+
+
+def policy_for(
+    base: Retrying, label: str, max_retry_wait: float, *, idempotent: bool = True
+) -> Retrying:
+    """``base`` for one call: its retry warnings name ``label`` (e.g. ``GET /v1/…``)."""
+    if idempotent:
+        return base.copy(before_sleep=functools.partial(_log_retry, label))
+    return base.copy(
+        retry=retry_if_exception(lambda exc: is_retryable(exc, max_retry_wait, idempotent=False)),
+        before_sleep=functools.partial(_log_retry, label),
     )
 
 

@@ -24,7 +24,13 @@ from ._body import ACCEPT_ENCODING, BodyTooLarge, read_body
 from ._config import Timeout
 from ._constants import MAX_ERROR_BODY_BYTES, MAX_REDIRECTS
 from ._deadline import AttemptDeadline, DeadlineAdapter
-from ._errors import APIConnectionError, APITimeoutError, ResponseValidationError, mark_final
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ResponseValidationError,
+    mark_final,
+    mark_unsent,
+)
 from ._fork import reset_after_fork
 
 __all__ = ["Exchange", "Transport", "origin"]
@@ -60,6 +66,7 @@ class Exchange:
     max_bytes: int
     params: Mapping[str, Any] | None = None
     data: Mapping[str, str] | None = None
+    json: Any = None
     follow_redirects: bool = True
 
     def deadline(self) -> float:
@@ -173,6 +180,7 @@ class Transport:
                         url,
                         params=params,
                         data=exchange.data,
+                        json=exchange.json,
                         headers=headers,
                         auth=_no_auth,
                     )
@@ -272,9 +280,11 @@ def _translate(
         isinstance(root, urllib3.exceptions.ConnectTimeoutError)
         and not isinstance(root, urllib3.exceptions.NewConnectionError)
     ):
-        return APITimeoutError(
-            f"{what} timed out: no connection within {connect:g} s (the connect timeout)",
-            request=prepared,
+        return mark_unsent(
+            APITimeoutError(
+                f"{what} timed out: no connection within {connect:g} s (the connect timeout)",
+                request=prepared,
+            )
         )
     if isinstance(exc, requests.Timeout) or isinstance(root, urllib3.exceptions.ReadTimeoutError):
         return APITimeoutError(
@@ -287,6 +297,8 @@ def _translate(
             request=prepared,
         )
     error = APIConnectionError(f"{what} failed: {_describe(root)}", request=prepared)
+    if isinstance(root, urllib3.exceptions.NewConnectionError):  # refused, unreachable, DNS
+        mark_unsent(error)
     if isinstance(exc, _FINAL_REQUEST_ERRORS) or isinstance(
         root,
         (

@@ -704,7 +704,7 @@ def test_response_validation_error_carries_the_status_of_the_answer(status: int)
 
 
 def test_a_category_wrapper_without_id_leaves_page_category_unset() -> None:
-    from amazon_music_browse._endpoints import CATEGORY_TRACKS
+    from amazon_music_browse.endpoints import CATEGORY_TRACKS
 
     body = {"data": {"category": {"name": "Nameless", "tracks": collection_without_token()}}}
     page = CATEGORY_TRACKS.parse(json.dumps(body).encode(), 200)
@@ -714,7 +714,7 @@ def test_a_category_wrapper_without_id_leaves_page_category_unset() -> None:
 
 
 def test_a_category_wrapper_with_a_wrong_id_type_is_refused() -> None:
-    from amazon_music_browse._endpoints import CATEGORY_TRACKS
+    from amazon_music_browse.endpoints import CATEGORY_TRACKS
 
     body = {"data": {"category": {"id": [7], "tracks": collection_without_token()}}}
     with pytest.raises(ResponseValidationError, match="id"):
@@ -725,7 +725,7 @@ def test_a_category_wrapper_with_a_wrong_id_type_is_refused() -> None:
 def test_pages_pickle_and_unpickle_equal(name: str) -> None:
     import pickle
 
-    from amazon_music_browse import _endpoints
+    from amazon_music_browse import endpoints as _endpoints
 
     endpoint = {
         "top_playlists": _endpoints.TOP_PLAYLISTS,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from amazon_music_browse import Playlist, ResponseValidationError
-from amazon_music_browse._endpoints import CATEGORY_PLAYLISTS, TOP_PLAYLISTS, TOP_TRACKS
+from amazon_music_browse.endpoints import CATEGORY_PLAYLISTS, TOP_PLAYLISTS, TOP_TRACKS
 
 
 def parse(endpoint: Any, document: dict[str, Any]) -> Any:

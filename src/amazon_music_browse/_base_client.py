@@ -1,0 +1,674 @@
+"""`BaseClient`: configuration, lifecycle and the one request pipeline every call goes through.
+
+A call is checked (arguments, the closed flag), then attempted under the retry policy:
+each attempt checks the rate-limit window and cancellation, sends through the transport
+with the credentials, asks the token callable once more after a 401 about the token,
+and turns an error status into the right exception with every credential redacted.
+`BrowseClient` adds one method per Browse endpoint on top; a wrapper adds its own with
+`get_page`, `get_object` and `request`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json as jsonlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
+from urllib.parse import unquote, urlsplit
+
+import requests
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from ._arguments import check_cursor, check_limit, check_sendable
+from ._cancel import raise_if_cancelled
+from ._config import (
+    Timeout,
+    check_base_url,
+    check_max_retries,
+    check_max_retry_wait,
+    check_positive_int,
+    check_timeout,
+)
+from ._constants import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_WAIT,
+    DEFAULT_TIMEOUT,
+    TOKEN_ERROR_CODES,
+    USER_AGENT,
+)
+from ._credentials import (
+    AccessToken,
+    current_token,
+    invalidate_token,
+    resolve_access_token,
+    resolve_api_key,
+)
+from ._endpoint import Endpoint, describe, endpoint_of, invalid_body
+from ._errors import (
+    AmazonMusicError,
+    APIConnectionError,
+    APIError,
+    ClientClosedError,
+    ConfigurationError,
+    RateLimitError,
+    add_attempts,
+    api_error_from_body,
+    redact_message,
+)
+from ._log import logger
+from ._models import ResponseCollection
+from ._pagination import Paginator
+from ._redact import Redactor
+from ._retry import RateLimitWindow, build_retrying, parse_retry_after, policy_for
+from ._transport import Exchange, Transport
+
+__all__ = ["BaseClient"]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+ItemT = TypeVar("ItemT", bound=BaseModel)
+CastT = TypeVar("CastT")
+ClientT = TypeVar("ClientT", bound="BaseClient")
+
+_UNSET: Any = object()
+_ACCEPT = {"Accept": "application/json", "User-Agent": USER_AGENT}
+
+
+@dataclass
+class _Call:
+    """One call of the API, across its attempts."""
+
+    method: str
+    path: str
+    params: dict[str, Any]
+    json: Any = None
+    refreshed: bool = False
+    attempts: int = 0
+    sent_tokens: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+class _Closed:
+    """Whether one client (not its copies' own flags) was closed."""
+
+    __slots__ = ("closed",)
+
+    def __init__(self) -> None:
+        self.closed = False
+
+
+class BaseClient:
+    """The request pipeline of an Amazon Music Web API client; `BrowseClient` builds on it.
+
+    Args:
+        api_key: your security profile ID; default: env ``AMAZON_MUSIC_API_KEY``.
+        access_token: a Login with Amazon access token, or a zero-argument callable
+            that returns the current one; default: env ``AMAZON_MUSIC_ACCESS_TOKEN``.
+        base_url: the API host; ``https://`` only, or ``http://`` on loopback hosts;
+            default: env ``AMAZON_MUSIC_BASE_URL``, else the real service.
+        timeout: seconds for the connection and each read, or ``(connect, read)``; no
+            attempt outlives ``connect + 2 * read`` seconds.
+        max_retries: retries after the first attempt (connection errors, timeouts,
+            429, 500, 502, 503, 504).
+        max_retry_wait: the longest ``Retry-After`` slept; longer ones raise at once.
+        session: a ``requests.Session`` to send through (never closed by the client).
+            Its ``auth`` and ``~/.netrc`` are never applied: they would replace the
+            ``Authorization: Bearer`` header.
+        max_connections: pooled connections per host of the session the client creates;
+            more threads than that wait for a free one.
+        max_response_bytes: the largest decoded body of a successful answer; a larger
+            one raises `ResponseValidationError` (a compressed body is capped decoded).
+
+    Raises:
+        ConfigurationError: a credential is missing, or an option is invalid.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        access_token: AccessToken | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+        session: requests.Session | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        if session is not None and not isinstance(session, requests.Session):
+            raise ConfigurationError(
+                f"session must be a requests.Session, not {type(session).__name__}"
+            )
+        self._api_key = resolve_api_key(api_key)
+        self._access_token = resolve_access_token(access_token)
+        self._base_url = check_base_url(base_url)
+        self._configure(timeout, max_retries, max_retry_wait)
+        self._max_response_bytes = check_positive_int(max_response_bytes, "max_response_bytes")
+        self._transport = Transport(
+            session,
+            self._base_url,
+            max_connections=check_positive_int(max_connections, "max_connections"),
+        )
+        self._window = RateLimitWindow()
+        self._owns_session = self._transport.owns_session
+        self._closed: tuple[_Closed, ...] = (_Closed(),)  # its own flag, then its origins'
+
+    def _configure(self, timeout: Any, max_retries: Any, max_retry_wait: Any) -> None:
+        self._timeout = check_timeout(timeout)
+        self._max_retries = check_max_retries(max_retries)
+        self._max_retry_wait = check_max_retry_wait(max_retry_wait)
+        self._retrying = build_retrying(self._max_retries, self._max_retry_wait)
+
+    # -- settings and lifecycle -----------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL, without a trailing slash."""
+        return self._base_url
+
+    @property
+    def timeout(self) -> Timeout:
+        """Seconds for the connection and each read, or a ``(connect, read)`` pair."""
+        return self._timeout
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt."""
+        return self._max_retries
+
+    @property
+    def max_retry_wait(self) -> float:
+        """The longest ``Retry-After`` the client sleeps, in seconds."""
+        return self._max_retry_wait
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest decoded body of a successful answer the client reads."""
+        return self._max_response_bytes
+
+    @property
+    def session(self) -> requests.Session:
+        """The ``requests.Session`` the client sends through."""
+        return self._transport.session
+
+    @property
+    def closed(self) -> bool:
+        """Whether this client, or the client it was copied from, was closed."""
+        return any(flag.closed for flag in self._closed)
+
+    def with_options(
+        self: ClientT,
+        *,
+        timeout: Timeout = _UNSET,
+        max_retries: int = _UNSET,
+        max_retry_wait: float = _UNSET,
+    ) -> ClientT:
+        """A copy with other options that shares this client's session and rate-limit window.
+
+        The copy never closes the shared session. Closing this client closes the copy
+        too; closing the copy leaves this client open.
+        """
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy._configure(
+            self._timeout if timeout is _UNSET else timeout,
+            self._max_retries if max_retries is _UNSET else max_retries,
+            self._max_retry_wait if max_retry_wait is _UNSET else max_retry_wait,
+        )
+        copy._owns_session = False
+        copy._closed = (_Closed(), *self._closed)
+        return copy
+
+    def close(self) -> None:
+        """Close the client: later calls raise `ClientClosedError`. Closing twice is harmless.
+
+        The session is closed if the client created it (a session passed in stays open).
+        """
+        self._closed[0].closed = True
+        if self._owns_session:
+            self._transport.close()
+
+    def __enter__(self: ClientT) -> ClientT:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        closed = ", closed=True" if self.closed else ""
+        return (
+            f"{type(self).__name__}(base_url={self._base_url!r}, timeout={self._timeout!r}, "
+            f"max_retries={self._max_retries!r}{closed})"
+        )
+
+    def __getstate__(self) -> Any:
+        raise TypeError(
+            f"{type(self).__name__} cannot be pickled: it holds credentials and a live "
+            "session; create one client per process instead"
+        )
+
+    # -- any endpoint -----------------------------------------------------------------
+
+    def get_page(
+        self,
+        endpoint: Endpoint[ItemT],
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **path_params: str,
+    ) -> ResponseCollection[ItemT]:
+        """One page of a collection endpoint, typed by the endpoint's item model.
+
+        Example:
+            >>> page = client.get_page(CATEGORY_TRACKS, category_id="2iB4IU25", limit=10)
+
+        Raises:
+            TypeError: ``endpoint`` is not a collection, or a path parameter is missing,
+                unknown or not a ``str`` (before anything is sent).
+            ValueError: ``limit`` is out of the endpoint's bounds, or an argument cannot
+                be sent (before anything is sent).
+        """
+        if not isinstance(endpoint, Endpoint) or endpoint.limits is None:
+            raise TypeError(
+                f"get_page() takes an Endpoint of a collection, got {endpoint!r}; "
+                "use get_object() for an endpoint that answers one object"
+            )
+        path = endpoint.format_path(**path_params)
+        params: dict[str, Any] = {}
+        if limit is not None:
+            params["limit"] = check_limit(limit, endpoint.limits)
+        if check_cursor(cursor) is not None:
+            params["cursor"] = cursor
+        page: ResponseCollection[ItemT] = self._call_endpoint(endpoint, path, params)
+        return page
+
+    def get_object(self, endpoint: Endpoint[ModelT], **path_params: str) -> ModelT:
+        """The object an object endpoint answers, typed by the endpoint's model.
+
+        Example:
+            >>> heavy_metal = client.get_object(CATEGORY, category_id="2iB4IU25")
+
+        Raises:
+            TypeError: ``endpoint`` is a collection, or a path parameter is missing,
+                unknown or not a ``str`` (before anything is sent).
+            ValueError: an argument cannot be sent (before anything is sent).
+        """
+        if not isinstance(endpoint, Endpoint) or endpoint.limits is not None:
+            raise TypeError(
+                f"get_object() takes an Endpoint of one object, got {endpoint!r}; "
+                "use get_page() for a collection"
+            )
+        path = endpoint.format_path(**path_params)
+        obj: ModelT = self._call_endpoint(endpoint, path, {})
+        return obj
+
+    @overload
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        cast_to: type[CastT],
+    ) -> CastT: ...
+    @overload
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        cast_to: None = None,
+    ) -> Any: ...
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        cast_to: Any = None,
+    ) -> Any:
+        """Call an endpoint nobody has described yet, through the same pipeline.
+
+        Example:
+            >>> found = client.request(
+            ...     "POST",
+            ...     "/v1/search/tracks",
+            ...     json={"searchFilters": [{"field": "TITLE", "query": "jazz"}]},
+            ... )
+
+        Args:
+            method: the HTTP method, e.g. ``"GET"`` or ``"POST"``.
+            path: the path below ``base_url``, starting with ``/``, without a query.
+            params: query parameters.
+            json: a JSON body.
+            cast_to: a pydantic model, or any type a ``TypeAdapter`` takes, to parse the
+                body into; by default the decoded JSON (``None`` for an empty body).
+
+        GET is retried as usual; other methods only after a 429 or a connection error
+        raised before the request was sent (the service may have acted on it otherwise).
+
+        Raises:
+            ValueError: a path that is not relative to ``base_url`` or leaves it, or a
+                method that is not a token (before anything is sent).
+            ResponseValidationError: the body is not JSON, or does not fit ``cast_to``.
+        """
+        method = _check_method(method)
+        path = self._check_request_path(path)
+        parse = _parser_for(cast_to)
+        query = dict(params) if params is not None else {}
+        call = _Call(method, path, query, json)
+        response = self._call(call)
+        try:
+            return parse(response.content)
+        except (ValidationError, ValueError, RecursionError) as exc:
+            reason = describe(exc) if isinstance(exc, ValidationError) else "is not JSON"
+            raise invalid_body(
+                response.content,
+                response.status_code,
+                reason,
+                self._redactor(call),
+                f"{call} ({_content_type(response)})",
+            ) from None
+
+    # -- pagination ---------------------------------------------------------------------
+
+    @overload
+    def paginate(
+        self,
+        method: Endpoint[ItemT],
+        /,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        max_pages: int | None = None,
+        cursor: str | None = None,
+        prefetch: bool = False,
+        progress: bool = False,
+        **path_params: str,
+    ) -> Paginator[ItemT]: ...
+    @overload
+    def paginate(
+        self,
+        method: Callable[..., ResponseCollection[ItemT]],
+        /,
+        *args: Any,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        max_pages: int | None = None,
+        cursor: str | None = None,
+        prefetch: bool = False,
+        progress: bool = False,
+        **kwargs: Any,
+    ) -> Paginator[ItemT]: ...
+    def paginate(
+        self,
+        method: Any,
+        /,
+        *args: Any,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        max_pages: int | None = None,
+        cursor: str | None = None,
+        prefetch: bool = False,
+        progress: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Walk every page of a collection, lazily.
+
+        Args:
+            method: a list method marked with `list_endpoint` (every list method of
+                `BrowseClient` is), e.g. ``client.get_category_tracks``, or an `Endpoint`
+                of a collection, whose path parameters are then keywords.
+            *args: positional arguments for ``method`` (e.g. the category id).
+            page_size: items per request; defaults to the endpoint's maximum.
+            max_items: stop after this many items.
+            max_pages: send at most this many requests.
+            cursor: resume from a saved ``paginator.cursor``.
+            prefetch: fetch the next page in the background while you work.
+            progress: show a ``tqdm`` progress bar while iterating (a widget in Jupyter);
+                needs ``pip install "amazon-music-browse[progress]"``.
+            **kwargs: other keyword arguments for ``method``, or the path parameters.
+
+        Raises:
+            TypeError, ValueError: bad arguments, found before any request is sent.
+            ImportError: ``progress=True`` without ``tqdm`` installed.
+        """
+        for reserved in ("limit", "cursor"):
+            if reserved in kwargs:
+                raise TypeError(
+                    f"paginate() sets {reserved}= itself; use page_size= and cursor= instead"
+                )
+        fetch_page, endpoint = self._page_fetcher(method, args, kwargs)
+        assert endpoint.limits is not None
+        return Paginator(
+            fetch_page,
+            page_size=page_size,
+            min_page_size=endpoint.limits[0],
+            max_page_size=endpoint.limits[1],
+            max_items=max_items,
+            max_pages=max_pages,
+            cursor=cursor,
+            prefetch=prefetch,
+            progress=progress,
+        )
+
+    def _page_fetcher(
+        self, method: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[Callable[[int | None, str | None], Any], Endpoint[Any]]:
+        """``fetch_page(limit, cursor)`` for a marked method or an endpoint; checks first."""
+        if isinstance(method, Endpoint):
+            endpoint: Endpoint[Any] | None = method
+            if args or not method.is_collection:
+                raise TypeError(
+                    "paginate(endpoint, ...) takes an Endpoint of a collection, with its path "
+                    f"parameters as keywords; got {method!r}"
+                    + (f" and positional arguments {args!r}" if args else "")
+                )
+            method.format_path(**kwargs)  # checks the path parameters now
+
+            def fetch_endpoint_page(limit: int | None, page_cursor: str | None) -> Any:
+                return self.get_page(method, limit=limit, cursor=page_cursor, **kwargs)
+
+            return fetch_endpoint_page, method
+        endpoint = endpoint_of(method)
+        if endpoint is None or not isinstance(getattr(method, "__self__", None), BaseClient):
+            raise TypeError(_not_a_list_method(method))
+        bound = inspect.signature(method).bind(*args, limit=None, cursor=None, **kwargs)
+        # Arguments named like the endpoint's path parameters are checked now, not later.
+        named = {k: v for k, v in bound.arguments.items() if k in endpoint.path_params}
+        if set(named) == set(endpoint.path_params):
+            endpoint.format_path(**named)
+
+        def fetch_method_page(limit: int | None, page_cursor: str | None) -> Any:
+            return method(*args, limit=limit, cursor=page_cursor, **kwargs)
+
+        return fetch_method_page, endpoint
+
+    # -- the pipeline -------------------------------------------------------------------
+
+    def _call_endpoint(self, endpoint: Endpoint[Any], path: str, params: dict[str, Any]) -> Any:
+        call = _Call("GET", path, params)
+        response = self._call(call)
+        return endpoint.parse(
+            response.content,
+            response.status_code,
+            self._redactor(call),
+            source=f"{call} ({_content_type(response)})",
+        )
+
+    def _call(self, call: _Call) -> requests.Response:
+        """Every attempt of ``call`` under the retry policy; the 2xx response, or raise."""
+        self._check_open()
+        policy = policy_for(
+            self._retrying, str(call), self._max_retry_wait, idempotent=call.method == "GET"
+        )
+        try:
+            response: requests.Response = policy(self._attempt, call)
+        except (APIConnectionError, APIError) as exc:
+            add_attempts(exc, call.attempts)
+            raise
+        return response
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ClientClosedError(
+                f"this {type(self).__name__} is closed (close() or the end of its with "
+                "block); create a new client to send requests"
+            )
+
+    def _attempt(self, call: _Call) -> requests.Response:
+        """One attempt: the checks every retry passes again, then the request."""
+        raise_if_cancelled()
+        self._check_open()
+        self._window.check()
+        call.attempts += 1
+        token = current_token(self._access_token)
+        response = self._send(call, token)
+        if 200 <= response.status_code < 300:
+            return response
+        error = self._error(response, call)
+        if self._may_retry_with_new_token(error, call) and invalidate_token(
+            self._access_token, token
+        ):
+            call.refreshed = True
+            new_token = current_token(self._access_token)
+            if new_token == token:  # the same token would be refused the same way
+                raise error
+            response = self._send(call, new_token)
+            if 200 <= response.status_code < 300:
+                return response
+            error = self._error(response, call)
+        raise error
+
+    @staticmethod
+    def _may_retry_with_new_token(error: APIError, call: _Call) -> bool:
+        """A first 401 about the token (not about the API key) may succeed with a new one."""
+        return (
+            error.status_code == 401
+            and not call.refreshed
+            and (error.code is None or error.code in TOKEN_ERROR_CODES)
+        )
+
+    def _send(self, call: _Call, token: str) -> requests.Response:
+        call.sent_tokens.append(token)
+        exchange = Exchange(
+            call.method,
+            headers=_ACCEPT,
+            credentials={"x-api-key": self._api_key, "Authorization": f"Bearer {token}"},
+            timeout=self._timeout,
+            max_bytes=self._max_response_bytes,
+            params=call.params,
+            json=call.json,
+            follow_redirects=call.method == "GET",
+        )
+        try:
+            response = self._transport.send(self._base_url + call.path, exchange)
+        except AmazonMusicError as exc:
+            redact_message(exc, self._redactor(call))  # a redirect may have echoed one
+            logger.debug("%s %s -> %s", call, call.params, exc)
+            raise
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d in %.1f ms",
+                call,
+                call.params,
+                response.status_code,
+                response.elapsed.total_seconds() * 1000,
+            )
+        return response
+
+    def _redactor(self, call: _Call) -> Redactor:
+        """Removes the credentials this call sent from text the service sent back."""
+        return Redactor((self._api_key, *call.sent_tokens))
+
+    def _error(self, response: requests.Response, call: _Call) -> APIError:
+        redact = self._redactor(call)
+        error = api_error_from_body(
+            response.status_code,
+            redact(response.content.decode("utf-8", errors="replace")),
+            request_id=redact.optional(response.headers.get("x-amzn-RequestId")),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            response=response,
+        )
+        if (
+            isinstance(error, RateLimitError)
+            and error.retry_after is not None
+            and error.retry_after > self._max_retry_wait
+        ):
+            self._window.hold(error.retry_after)
+        return error
+
+    def _check_request_path(self, path: Any) -> str:
+        """``path`` if it stays below ``base_url`` once joined to it, else raise."""
+        if not isinstance(path, str):
+            raise TypeError(f"path must be a str, not {type(path).__name__}")
+        if not path.startswith("/") or path.startswith("//"):
+            raise ValueError(
+                f"path must be relative to base_url and start with one '/', like "
+                f"'/v1/tracks/B0785GTW4T', got {path!r}"
+            )
+        if "?" in path or "#" in path or any(not c.isprintable() or c.isspace() for c in path):
+            raise ValueError(
+                f"path must have no query, fragment, whitespace or control characters "
+                f"(pass query parameters as params=), got {path!r}"
+            )
+        segments = unquote(urlsplit(path).path).split("/")
+        if any(segment in {".", ".."} for segment in segments):
+            raise ValueError(f"path must not have '.' or '..' segments, got {path!r}")
+        return check_sendable(path, "path")
+
+
+def _not_a_list_method(method: Any) -> str:
+    """Why `paginate` refuses ``method``, and what to pass instead."""
+    owner = getattr(method, "__self__", None)
+    name = getattr(method, "__name__", None)
+    if isinstance(owner, BaseClient) and name:
+        for base in type(owner).__mro__[1:]:
+            overridden = endpoint_of(getattr(base, name, None))
+            if overridden is not None:
+                return (
+                    f"paginate(): {type(owner).__name__}.{name} overrides a list method of "
+                    f"{base.__name__} but is not marked: decorate it with "
+                    f"@list_endpoint(...) of {overridden.path} as well"
+                )
+    return (
+        "paginate() takes a list method of a client marked with @list_endpoint, like "
+        f"client.get_top_tracks, or an Endpoint; got {method!r}. To page another "
+        "callable, use Paginator(fetch_page, ...)"
+    )
+
+
+def _check_method(method: Any) -> str:
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a str like 'GET' or 'POST', not {type(method).__name__}")
+    if not method.isascii() or not method.isalpha():
+        raise ValueError(f"method must be an HTTP method like 'GET' or 'POST', got {method!r}")
+    return method.upper()
+
+
+def _parser_for(cast_to: Any) -> Callable[[bytes], Any]:
+    """What parses a body for `BaseClient.request`: checked before anything is sent."""
+    if cast_to is None:
+        return lambda body: jsonlib.loads(body) if body.strip() else None
+    if isinstance(cast_to, type) and issubclass(cast_to, BaseModel):
+        return cast_to.model_validate_json
+    try:
+        adapter: TypeAdapter[Any] = TypeAdapter(cast_to)
+    except Exception as exc:  # pydantic refuses types it cannot build a schema for
+        raise TypeError(f"cast_to must be a type pydantic can validate, got {cast_to!r}") from exc
+    return adapter.validate_json
+
+
+def _content_type(response: requests.Response) -> str:
+    content_type = response.headers.get("Content-Type")
+    return f"Content-Type {content_type}" if content_type else "no Content-Type"
