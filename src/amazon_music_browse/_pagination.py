@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -102,6 +103,7 @@ class Paginator(Generic[ItemT]):
         if self.progress and not _tqdm_is_installed():
             raise ImportError(_NO_TQDM, name="tqdm")
         self._cursor = self.start_cursor
+        self._finished = False
         self._received = (0, 0)  # pages, items handed over by the latest iteration
         self._state = "not started"
 
@@ -109,17 +111,29 @@ class Paginator(Generic[ItemT]):
     def cursor(self) -> str | None:
         """The cursor of the next page the caller has not yet received.
 
-        ``None`` once the collection is exhausted. Pass it as ``cursor=`` to resume.
-        With item iteration a page counts as received once the caller has asked for the
-        item after its last one, so a crash mid-page resumes at that page again.
+        Pass it as ``cursor=`` to resume. ``None`` at the end, but also before the first
+        page when no ``cursor`` was given: `finished` tells the two apart. With item
+        iteration a page counts as received once the caller has asked for the item after
+        its last one, so a crash mid-page resumes at that page again.
         """
         return self._cursor
+
+    @property
+    def finished(self) -> bool:
+        """Whether the latest iteration received the collection to its end.
+
+        ``True`` once the service said there is no next page and the caller received
+        that last page whole (counted like `cursor`); ``False`` before, and whenever
+        ``max_items``, ``max_pages``, an error or the caller stopped the walk earlier.
+        ``cursor is None and not finished`` means: start from the beginning.
+        """
+        return self._finished
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(page_size={self.page_size!r}, max_items={self.max_items!r}, "
-            f"max_pages={self.max_pages!r}, cursor={self._cursor!r}, prefetch={self.prefetch!r}, "
-            f"progress={self.progress!r})"
+            f"max_pages={self.max_pages!r}, cursor={self._cursor!r}, finished={self._finished!r}, "
+            f"prefetch={self.prefetch!r}, progress={self.progress!r})"
         )
 
     def _repr_html_(self) -> str:
@@ -140,42 +154,46 @@ class Paginator(Generic[ItemT]):
                 ("prefetch", self.prefetch),
                 ("progress", self.progress),
                 ("cursor (resume here)", self._cursor),
+                ("finished (no next page)", self._finished),
             ],
         )
 
     def pages(self) -> Iterator[ResponseCollection[ItemT]]:
         """Iterate over whole pages (a page's items are cut to ``max_items`` if needed)."""
-        for page, next_cursor in self._tracked_walk():
-            self._cursor = next_cursor
-            self._count(page)
-            yield page
+        for step in self._tracked_walk():
+            self._hand_over(step)
+            yield step.page
 
     def __iter__(self) -> Iterator[ItemT]:
         """Iterate over items, across pages."""
-        for page, next_cursor in self._tracked_walk():
-            yield from page.items
-            self._cursor = next_cursor
-            self._count(page)
+        for step in self._tracked_walk():
+            yield from step.page.items
+            self._hand_over(step)
 
     def to_list(self) -> list[ItemT]:
         """Every item, in one list: all in memory at once, by the caller's choice."""
         return list(self)
 
-    def _count(self, page: ResponseCollection[ItemT]) -> None:
+    def _hand_over(self, step: _Step[ItemT]) -> None:
+        """Count a page as received by the caller."""
+        self._cursor = step.next_cursor
+        self._finished = step.last
         pages, items = self._received
-        self._received = (pages + 1, items + len(page.edges))
+        self._received = (pages + 1, items + len(step.page.edges))
 
-    def _tracked_walk(self) -> Iterator[tuple[ResponseCollection[ItemT], str | None]]:
+    def _tracked_walk(self) -> Iterator[_Step[ItemT]]:
         """`_walk()`, keeping the state shown in the HTML repr, with the progress bar."""
+        self._cursor = self.start_cursor
+        self._finished = False
         self._received = (0, 0)
         self._state = "running"
         bar = _progress_bar(self.max_items) if self.progress else None
         try:
             with contextlib.closing(self._walk()) as walk:
-                for page, next_cursor in walk:
+                for step in walk:
                     if bar is not None:
-                        bar.update(len(page.edges))
-                    yield page, next_cursor
+                        bar.update(len(step.page.edges))
+                    yield step
             self._state = "finished"
         except GeneratorExit:
             self._state = "stopped"
@@ -187,9 +205,8 @@ class Paginator(Generic[ItemT]):
             if bar is not None:
                 bar.close()
 
-    def _walk(self) -> Generator[tuple[ResponseCollection[ItemT], str | None], None, None]:
-        """Yield ``(page, next_cursor)`` pairs, enforcing every limit and invariant."""
-        self._cursor = self.start_cursor
+    def _walk(self) -> Generator[_Step[ItemT], None, None]:
+        """Yield each page as a `_Step`, enforcing every limit and invariant."""
         pages = _Pages(self)
         executor = ThreadPoolExecutor(1, "amazon-music-prefetch") if self.prefetch else None
         try:
@@ -197,15 +214,26 @@ class Paginator(Generic[ItemT]):
             request = pages.next_request()
             while request is not None:
                 page = pending.result() if pending is not None else self._fetch_page(*request)
-                page, next_cursor = pages.accept(page)
+                step = pages.accept(page)
                 request = pages.next_request()
                 pending = (
                     executor.submit(self._fetch_page, *request) if executor and request else None
                 )
-                yield page, next_cursor
+                yield step
         finally:
             if executor is not None:
                 executor.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class _Step(Generic[ItemT]):
+    """A page as handed to the caller, and what receiving it means."""
+
+    page: ResponseCollection[ItemT]
+    next_cursor: str | None
+    """Where a resume starts once the caller has received this page."""
+    last: bool
+    """The service's last page, whole: receiving it finishes the collection."""
 
 
 class _Pages(Generic[ItemT]):
@@ -233,15 +261,14 @@ class _Pages(Generic[ItemT]):
             limit = min(limit, self._remaining)
         return limit, self._cursor
 
-    def accept(
-        self, page: ResponseCollection[ItemT]
-    ) -> tuple[ResponseCollection[ItemT], str | None]:
+    def accept(self, page: ResponseCollection[ItemT]) -> _Step[ItemT]:
         """Check a page that arrived, cut it to ``max_items``, and move the cursor on."""
         if not isinstance(page, ResponseCollection):
             raise TypeError(
                 f"fetch_page must return a ResponseCollection, not {type(page).__name__}"
             )
         next_cursor = page.next_cursor
+        last = next_cursor is None  # the service's last page, unless it is cut below
         if next_cursor is not None and next_cursor in self._seen:
             raise PaginationError(
                 f"the service sent cursor {next_cursor!r} a second time; "
@@ -258,11 +285,11 @@ class _Pages(Generic[ItemT]):
                 # this page again, since no cursor leads to the middle of it.
                 page = page.model_copy(update={"edges": page.edges[: self._remaining]})
                 self._done = True
-                next_cursor = self._cursor
+                next_cursor, last = self._cursor, False
             self._remaining -= len(page.edges)
         if next_cursor is None or self._done:
             self._done = True
         else:
             self._seen.add(next_cursor)
             self._cursor = next_cursor
-        return page, next_cursor
+        return _Step(page, next_cursor, last)
