@@ -449,10 +449,11 @@ def test_paginator_html_shows_settings_and_sends_nothing() -> None:
         "prefetch": "False",
         "progress": "False",
         "cursor (resume here)": "&#x27;&lt;c5&gt;&#x27;",
+        "finished (no next page)": "False",
     }
     assert text == (
         "Paginator(page_size=10, max_items=25, max_pages=None, cursor='<c5>', "
-        "prefetch=False, progress=False)"
+        "finished=False, prefetch=False, progress=False)"
     )
 
 
