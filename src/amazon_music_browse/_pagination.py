@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import os
 import threading
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -304,12 +305,15 @@ class _Prefetch(Generic[ItemT]):
 
     The fetch runs in a `cancel_scope`: after `abandon()` it starts no request and no
     retry, and its answer or error is dropped. Nothing waits for a request in flight,
-    not even interpreter exit (the thread is a daemon).
+    not even interpreter exit (the thread is a daemon). In a child process forked since,
+    the thread does not exist: there the page is fetched again in the caller's thread,
+    and the parent's thread and events are left alone.
     """
 
     def __init__(self, fetch_page: FetchPage[ItemT], request: tuple[int | None, str | None]):
         self._fetch_page = fetch_page
         self._request = request
+        self._pid = os.getpid()
         self._cancelled = threading.Event()
         self._done = threading.Event()
         self._page: ResponseCollection[ItemT] | None = None
@@ -328,6 +332,8 @@ class _Prefetch(Generic[ItemT]):
 
     def result(self) -> ResponseCollection[ItemT]:
         """The page (the error of its fetch raised here), once it has arrived."""
+        if os.getpid() != self._pid:  # forked: the thread was the parent's
+            return self._fetch_page(*self._request)
         self._done.wait()
         if self._error is not None:
             raise self._error
@@ -336,4 +342,5 @@ class _Prefetch(Generic[ItemT]):
 
     def abandon(self) -> None:
         """Cancel the fetch without waiting for it."""
-        self._cancelled.set()
+        if os.getpid() == self._pid:  # in a child, its lock may be the lost thread's
+            self._cancelled.set()
