@@ -143,3 +143,22 @@ def items_of(iterator: Iterator[Any], mode: str) -> list[str]:
     rest = list(iterator)
     items = rest if mode == "items" else [item for page in rest for item in page]
     return [item.id for item in items]
+
+
+def test_a_child_can_close_a_paginator_whose_prefetch_was_in_flight() -> None:
+    book = ForkableBook(hold_page_2=True)
+    paginator = Paginator(book, page_size=2, prefetch=True)
+    pages = paginator.pages()
+    next(pages)
+
+    def close_in_child() -> list[Any]:
+        pages.close()
+        return [paginator.cursor, paginator.finished, len(book.calls)]
+
+    try:
+        child = in_child(close_in_child)
+    finally:
+        book.release.set()
+        pages.close()
+
+    assert child == ["p1", False, len(book.calls)]
