@@ -5,14 +5,16 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import os
+import threading
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from ._arguments import check_count, check_cursor, check_limit
+from ._cancel import cancel_scope, raise_if_cancelled
 from ._constants import MAX_EMPTY_PAGES
 from ._errors import PaginationError
 from ._models import ResponseCollection
@@ -26,6 +28,7 @@ FetchPage = Callable[[int | None, str | None], "ResponseCollection[ItemT]"]
 """``fetch_page(limit, cursor)``: one page of at most ``limit`` items after ``cursor``."""
 
 _NO_LIMIT = 2**63
+_PREFETCH_THREAD: Final = "amazon-music-prefetch"
 
 _PROGRESS_HINT: Final = 'pip install "amazon-music-browse[progress]"'
 _NO_TQDM: Final = f"progress=True needs tqdm, which is not installed: {_PROGRESS_HINT}"
@@ -62,8 +65,9 @@ class Paginator(Generic[ItemT]):
             still needed.
         max_pages: send at most this many requests.
         cursor: start after this cursor (resume a previous run with its ``cursor``).
-        prefetch: fetch the next page on a background thread while the caller works
-            through the current one.
+        prefetch: fetch the next page on a background (daemon) thread while the caller
+            works through the current one. Closing or abandoning the iteration cancels
+            it: no request or retry starts after that, and nothing waits for one in flight.
         progress: show a ``tqdm.auto`` progress bar while iterating (a Jupyter widget
             where ``ipywidgets`` is installed), advanced by each page's item count; its
             total is ``max_items`` when given. Needs the ``progress`` extra:
@@ -208,21 +212,22 @@ class Paginator(Generic[ItemT]):
     def _walk(self) -> Generator[_Step[ItemT], None, None]:
         """Yield each page as a `_Step`, enforcing every limit and invariant."""
         pages = _Pages(self)
-        executor = ThreadPoolExecutor(1, "amazon-music-prefetch") if self.prefetch else None
+        pending: _Prefetch[ItemT] | None = None
         try:
-            pending: Future[ResponseCollection[ItemT]] | None = None
             request = pages.next_request()
             while request is not None:
-                page = pending.result() if pending is not None else self._fetch_page(*request)
+                if pending is None:
+                    page = self._fetch_page(*request)
+                else:
+                    page, pending = pending.result(), None
                 step = pages.accept(page)
                 request = pages.next_request()
-                pending = (
-                    executor.submit(self._fetch_page, *request) if executor and request else None
-                )
+                if self.prefetch and request is not None:
+                    pending = _Prefetch(self._fetch_page, request)
                 yield step
         finally:
-            if executor is not None:
-                executor.shutdown(wait=False, cancel_futures=True)
+            if pending is not None:
+                pending.abandon()
 
 
 @dataclass(frozen=True)
@@ -293,3 +298,49 @@ class _Pages(Generic[ItemT]):
             self._seen.add(next_cursor)
             self._cursor = next_cursor
         return _Step(page, next_cursor, last)
+
+
+class _Prefetch(Generic[ItemT]):
+    """One page fetched on a daemon thread of its own while the caller works.
+
+    The fetch runs in a `cancel_scope`: after `abandon()` it starts no request and no
+    retry, and its answer or error is dropped. Nothing waits for a request in flight,
+    not even interpreter exit (the thread is a daemon). In a child process forked since,
+    the thread does not exist: there the page is fetched again in the caller's thread,
+    and the parent's thread and events are left alone.
+    """
+
+    def __init__(self, fetch_page: FetchPage[ItemT], request: tuple[int | None, str | None]):
+        self._fetch_page = fetch_page
+        self._request = request
+        self._pid = os.getpid()
+        self._cancelled = threading.Event()
+        self._done = threading.Event()
+        self._page: ResponseCollection[ItemT] | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, name=_PREFETCH_THREAD, daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            with cancel_scope(self._cancelled):
+                raise_if_cancelled()
+                self._page = self._fetch_page(*self._request)
+        except BaseException as error:  # raised in the caller's thread by result()
+            self._error = error  # or, once abandoned (`Cancelled` included), read by nobody
+        finally:
+            self._done.set()
+
+    def result(self) -> ResponseCollection[ItemT]:
+        """The page (the error of its fetch raised here), once it has arrived."""
+        if os.getpid() != self._pid:  # forked: the thread was the parent's
+            return self._fetch_page(*self._request)
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._page is not None  # no error: the page arrived
+        return self._page
+
+    def abandon(self) -> None:
+        """Cancel the fetch without waiting for it."""
+        if os.getpid() == self._pid:  # in a child, its lock may be the lost thread's
+            self._cancelled.set()

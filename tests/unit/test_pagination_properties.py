@@ -223,6 +223,78 @@ def test_prefetch_gives_the_same_result_as_without(
     assert fetched.cursor == plain.cursor
 
 
+class Crash(Exception):
+    """The caller's own work failing mid-walk."""
+
+
+@SETTINGS
+@given(
+    service=honest_services,
+    page_size=page_sizes,
+    max_pages=st.none() | st.integers(1, 4),
+    crashes=st.lists(st.integers(0, 60), max_size=5),
+)
+def test_a_job_checkpointing_cursor_and_finished_gets_every_item(
+    service: FakeService, page_size: int, max_pages: int | None, crashes: list[int]
+) -> None:
+    received: list[str] = []
+    cursor = None
+    for run_ in range(len(crashes) + service.size + sum(service.empty_pages) + 2):
+        paginator = Paginator(
+            service.fetch_page, page_size=page_size, max_pages=max_pages, cursor=cursor
+        )
+        crash_after = crashes[run_] if run_ < len(crashes) else None
+        try:
+            for number, item in enumerate(paginator):
+                if number == crash_after:
+                    raise Crash
+                received.append(item.id)
+        except Crash:
+            pass
+        if paginator.finished:
+            break
+        cursor = paginator.cursor  # the checkpoint
+    else:
+        pytest.fail("the job never finished")
+
+    assert paginator.cursor is None
+    # every item in order; a crash mid-page may only repeat items of that page
+    assert list(dict.fromkeys(received)) == service.items
+    assert all(received.count(item) <= len(crashes) + 1 for item in service.items)
+
+
+@SETTINGS
+@given(
+    service=services,
+    page_size=page_sizes,
+    limit=max_items,
+    max_pages=st.none() | st.integers(0, 8),
+    pages_mode=st.booleans(),
+)
+def test_finished_means_every_item_was_received(
+    service: FakeService,
+    page_size: int,
+    limit: int | None,
+    max_pages: int | None,
+    pages_mode: bool,
+) -> None:
+    paginator = Paginator(
+        service.fetch_page, page_size=page_size, max_items=limit, max_pages=max_pages
+    )
+    received: list[str] = []
+    error = None
+    try:
+        for page in paginator.pages() if pages_mode else [paginator]:
+            received.extend(item.id for item in page)
+    except PaginationError as exc:
+        error = exc
+
+    if paginator.finished:
+        assert (error, paginator.cursor, received) == (None, None, service.items)
+    if error is None and limit is None and max_pages is None:
+        assert paginator.finished  # nothing stopped it early
+
+
 @pytest.mark.parametrize(("size", "sent"), [(0, [0]), (1, [0, 1]), (5, [0, 2, 2, 0, 0, 1])])
 def test_the_fake_service_serves_its_items_with_empty_pages(size: int, sent: list[int]) -> None:
     service = FakeService(size=size, empty_pages=[1, 0, 2])
