@@ -47,7 +47,7 @@ from ._credentials import (
     resolve_access_token,
     resolve_api_key,
 )
-from ._endpoint import Endpoint, describe, endpoint_of, invalid_body
+from ._endpoint import Endpoint, describe, endpoint_of, invalid_body, list_endpoint
 from ._errors import (
     AmazonMusicError,
     APIConnectionError,
@@ -158,6 +158,15 @@ class BaseClient:
         self._window = RateLimitWindow()
         self._owns_session = self._transport.owns_session
         self._closed: tuple[_Closed, ...] = (_Closed(),)  # its own flag, then its origins'
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """An override of a list method keeps its `list_endpoint` mark, unless it has one."""
+        super().__init_subclass__(**kwargs)
+        for name, member in vars(cls).items():
+            if inspect.isfunction(member) and endpoint_of(member) is None:
+                inherited = endpoint_of(getattr(super(cls, cls), name, None))
+                if inherited is not None:
+                    list_endpoint(inherited)(member)
 
     def _configure(self, timeout: Any, max_retries: Any, max_retry_wait: Any) -> None:
         self._timeout = check_timeout(timeout)
@@ -612,6 +621,7 @@ class BaseClient:
         """``path`` if it stays below ``base_url`` once joined to it, else raise."""
         if not isinstance(path, str):
             raise TypeError(f"path must be a str, not {type(path).__name__}")
+        check_sendable(path, "path")
         if not path.startswith("/") or path.startswith("//"):
             raise ValueError(
                 f"path must be relative to base_url and start with one '/', like "
@@ -625,22 +635,11 @@ class BaseClient:
         segments = unquote(urlsplit(path).path).split("/")
         if any(segment in {".", ".."} for segment in segments):
             raise ValueError(f"path must not have '.' or '..' segments, got {path!r}")
-        return check_sendable(path, "path")
+        return path
 
 
 def _not_a_list_method(method: Any) -> str:
     """Why `paginate` refuses ``method``, and what to pass instead."""
-    owner = getattr(method, "__self__", None)
-    name = getattr(method, "__name__", None)
-    if isinstance(owner, BaseClient) and name:
-        for base in type(owner).__mro__[1:]:
-            overridden = endpoint_of(getattr(base, name, None))
-            if overridden is not None:
-                return (
-                    f"paginate(): {type(owner).__name__}.{name} overrides a list method of "
-                    f"{base.__name__} but is not marked: decorate it with "
-                    f"@list_endpoint(...) of {overridden.path} as well"
-                )
     return (
         "paginate() takes a list method of a client marked with @list_endpoint, like "
         f"client.get_top_tracks, or an Endpoint; got {method!r}. To page another "

@@ -177,7 +177,7 @@ class Endpoint(Generic[ModelT]):
         return self.path.format(**values)
 
     def __repr__(self) -> str:
-        kind = f"limits={self.limits!r}" if self.limits else "object"
+        kind = f"limits={self.limits!r}" if self.limits else "one object"
         return (
             f"Endpoint({self.path!r}, {'.'.join(self.key_path)!r}, {self.model.__name__}, {kind})"
         )

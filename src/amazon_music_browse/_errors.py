@@ -301,7 +301,8 @@ def api_error_from_body(
     cls = error_class or error_class_for(status_code)
     fields: dict[str, Any] = {}
     try:
-        document = json.loads(body) if body else None
+        # strict=False: raw line breaks inside strings, as in the Errors page's own example.
+        document = json.loads(body, strict=False) if body else None
     except (ValueError, RecursionError):
         document = None
     error = document.get("error") if isinstance(document, dict) else None

@@ -363,7 +363,7 @@ ENDPOINT_OF_METHOD = {
 
 
 def test_endpoint_table_has_the_eight_browse_endpoints() -> None:
-    assert ep.ENDPOINTS == tuple(ENDPOINT_OF_METHOD[m.name] for m in METHODS)
+    assert tuple(ENDPOINT_OF_METHOD[m.name] for m in METHODS) == ep.ENDPOINTS
     assert len({endpoint.name for endpoint in ep.ENDPOINTS}) == 8
 
 

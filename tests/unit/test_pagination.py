@@ -21,8 +21,6 @@ from amazon_music_browse import (
     Paginator,
     ResponseCollection,
     Track,
-    endpoints,
-    list_endpoint,
 )
 from tests.conftest import ACCESS_TOKEN, API_KEY, BASE_URL
 
@@ -553,7 +551,6 @@ def test_paginate_works_with_an_overriding_subclass(mock: responses.RequestsMock
     seen: list[tuple[int | None, str | None]] = []
 
     class MyClient(BrowseClient):
-        @list_endpoint(endpoints.TOP_TRACKS)
         def get_top_tracks(
             self, *, limit: int | None = None, cursor: str | None = None
         ) -> ResponseCollection[Track]:
