@@ -18,6 +18,7 @@ from amazon_music_browse.sandbox._app import (
     SandboxConfig,
     SocketFault,
 )
+from amazon_music_browse.sandbox._catalog import Catalog
 
 from .conftest import (
     AUTH,
@@ -111,6 +112,29 @@ def test_pagination_returns_every_item_once_in_order(
 ) -> None:
     limit = MAX_LIMITS[path] if page_size == "max" else int(page_size)
     assert page_through(app, path, limit) == catalog_ids(app, path)
+
+
+def test_the_first_page_of_a_large_collection_costs_only_its_own_items(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[int] = []
+    make_track = Catalog._tracks
+
+    def counting_track(self: Catalog, *args: Any) -> Any:
+        made.append(1)
+        return make_track(self, *args)
+
+    monkeypatch.setattr(Catalog, "_tracks", counting_track)
+    app = make_app(catalog_sizes={"tracks": 100_000})
+    first = call(app, "/v1/browse/categories/2iB4IU25/tracks", {"limit": 100}).collection()
+    assert first["edgeCount"] == 100
+    assert len(made) == 100  # not 100,000: the rest is built when a page reaches it
+    cursor = first["pageInfo"]["token"]
+    query = {"limit": 100, "cursor": cursor}
+    assert (
+        call(app, "/v1/browse/categories/2iB4IU25/tracks", query).collection()["edgeCount"] == 100
+    )
+    assert len(made) == 200
 
 
 def test_pagination_without_limit_uses_the_default(app: SandboxApp) -> None:

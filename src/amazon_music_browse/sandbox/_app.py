@@ -31,7 +31,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Final, NamedTuple
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from ._catalog import Catalog, Node
+from ._catalog import Catalog, Items, Node
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -443,7 +443,7 @@ class SandboxApp:
 
     def _answer(self, route: _Route, limit: str | None, cursor: str | None) -> Node:
         if route.category_id is None:
-            items = self.catalog.collection(route.key)
+            items = self.catalog.items(route.key)
             page = self._page(route.key, route.key, items, limit, cursor)
             return {"data": {route.key: page}}
         category = self.catalog.category(route.category_id)
@@ -451,7 +451,7 @@ class SandboxApp:
             raise _Fail(404, "RESOURCE_NOT_FOUND", f"No category with id {route.category_id!r}.")
         if route.key == "category":
             return {"data": {"category": category}}
-        items = self.catalog.category_collection(route.category_id, route.key)
+        items = self.catalog.items(route.key, route.category_id)
         scope = f"category/{route.category_id}/{route.key}"
         page = self._page(scope, route.key, items, limit, cursor)
         return {
@@ -466,14 +466,14 @@ class SandboxApp:
         }
 
     def _page(
-        self, scope: str, key: str, items: list[Node], limit: str | None, cursor: str | None
+        self, scope: str, key: str, items: Items, limit: str | None, cursor: str | None
     ) -> Node:
         size = _limit(limit, _MAX_LIMITS.get(key, _DEFAULT_MAX_LIMIT))
         offset = self._offset(scope, cursor)
-        nodes = items[offset : offset + size]
+        nodes = items.slice(offset, offset + size)
         end = offset + len(nodes)
-        page_info: Node = {"hasNextPage": end < len(items)}
-        if end < len(items):
+        page_info: Node = {"hasNextPage": end < items.size}
+        if end < items.size:
             page_info["token"] = self.cursors.encode(scope, end)
         if key == "browseCategories":
             edges = [
