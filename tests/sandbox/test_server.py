@@ -233,6 +233,31 @@ def test_stop_interrupts_a_stall() -> None:
     assert sandbox_threads(sandbox.port) == []
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [{"latency": 30}, {"stall_rate": 1.0, "stall_seconds": 30}],
+    ids=["latency", "stall"],
+)
+def test_stopping_with_a_delayed_answer_for_a_client_gone_is_quiet(
+    settings: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    logs = caplog.at_level(logging.DEBUG, logger="amazon_music_browse.sandbox")
+    with logs, SandboxServer(**settings) as sandbox:
+        sock = socket.create_connection(("127.0.0.1", sandbox.port), timeout=5)
+        sock.sendall(GET_TOP_TRACKS)
+        while sandbox.request_count == 0:  # the answer is being delayed now
+            time.sleep(0.005)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # reset: the delayed answer has nowhere to go
+    assert [
+        record.getMessage() for record in caplog.records if record.levelno > logging.DEBUG
+    ] == []
+    assert capfd.readouterr() == ("", "")
+    assert sandbox_threads(sandbox.port) == []
+
+
 def test_connections_without_a_fault_are_kept_alive_beside_faulty_ones() -> None:
     with SandboxServer(drop_rate=0.3, truncate_rate=0.3, seed=4) as sandbox:
         outcomes = []

@@ -394,6 +394,15 @@ class _RequestHandler(WSGIRequestHandler):
         except OSError:  # the client went away, or stop() shut the socket
             self.close_connection = True
 
+    def finish(self) -> None:
+        """Flush and close the streams; an answer the client is gone for is dropped quietly."""
+        try:
+            super().finish()
+        except OSError:  # the buffered answer had nowhere to go: drop it
+            with contextlib.suppress(OSError):
+                self.wfile.close()  # already closed unless the failure came before
+            self.rfile.close()
+
     def handle_one_request(self) -> None:
         self.raw_requestline = self.rfile.readline(65537)
         if len(self.raw_requestline) > 65536:
