@@ -284,6 +284,22 @@ def test_undecodable_paths_are_looked_up_as_they_are(
     assert repr(category_id) in answer.body["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("raw_uri", "status"),
+    [
+        ("/v1/browse/categories/E9UEPoEH?limit=1", 200),
+        ("http://127.0.0.1:1/v1/browse/categories/E9UEPoEH", 200),  # absolute-form
+        ("//x/v1/browse/categories/E9UEPoEH", 404),  # a path, not a host named "x"
+        ("/v1/browse/categories/E9UEPoEH%2Ftracks", 404),  # one segment
+    ],
+)
+def test_routing_reads_the_request_target_as_sent(
+    app: SandboxApp, raw_uri: str, status: int
+) -> None:
+    answer = call(app, "/", environ_overrides={"RAW_URI": raw_uri})
+    assert answer.status == status
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "HEAD"])
 def test_other_methods_are_405(app: SandboxApp, method: str) -> None:
     answer = call(app, "/v1/browse/categories/E9UEPoEH", method=method)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import re
 import signal
@@ -302,6 +303,49 @@ def test_redirect_to_answers_302_over_http() -> None:
     )
     assert token.status_code == 200
     assert count == 1
+
+
+def test_redirect_keeps_the_request_target_as_sent() -> None:
+    with SandboxServer(redirect_to="http://127.0.0.1:9/prefix") as sandbox:
+        answer = raw_exchange(
+            sandbox.port,
+            b"GET /v1/browse/categories/a%2Fb/tracks?cursor=x%2Fy&q=%C3%9C HTTP/1.1\r\n"
+            b"Host: x\r\nConnection: close\r\n\r\n",
+        )
+        raw_utf8 = raw_exchange(
+            sandbox.port,
+            b"GET /v1/browse/categories/\xc3\x9cber HTTP/1.1\r\nConnection: close\r\n\r\n",
+        )
+    lines, _ = split_answer(answer)
+    assert lines[0] == b"HTTP/1.1 302 Found"
+    assert (
+        b"Location: http://127.0.0.1:9/prefix/v1/browse/categories/a%2Fb/tracks?cursor=x%2Fy&q=%C3%9C"
+        in lines
+    )
+    lines, _ = split_answer(raw_utf8)
+    assert b"Location: http://127.0.0.1:9/prefix/v1/browse/categories/%C3%9Cber" in lines
+
+
+@pytest.mark.parametrize(
+    ("path", "category_id"),
+    [
+        (b"/v1/browse/categories/\xc3\x9cber", "\u00dcber"),  # raw UTF-8 bytes
+        (b"/v1/browse/categories/%C3%9Cber", "\u00dcber"),  # percent-encoded UTF-8
+        (b"/v1/browse/categories/\xc3\x9c%2F\xe2\x9c\x93", "\u00dc/\u2713"),  # both, and a /
+        (b"/v1/browse/categories/\xff\xfe", "\xff\xfe"),  # not UTF-8: kept as latin-1 text
+    ],
+)
+def test_raw_bytes_in_the_path_are_read_as_utf8(
+    sandbox: SandboxServer, path: bytes, category_id: str
+) -> None:
+    answer = raw_exchange(
+        sandbox.port,
+        b"GET " + path + b" HTTP/1.1\r\nx-api-key: sandbox-key\r\n"
+        b"Authorization: Bearer sandbox-token\r\nConnection: close\r\n\r\n",
+    )
+    lines, body = split_answer(answer)
+    assert lines[0] == b"HTTP/1.1 404 Not Found"
+    assert json.loads(body)["error"]["message"] == f"No category with id {category_id!r}."
 
 
 def test_expect_100_continue_is_answered_before_the_body(sandbox: SandboxServer) -> None:
