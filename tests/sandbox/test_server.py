@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import inspect
 import json
 import logging
 import re
@@ -521,6 +522,70 @@ def test_repr_shows_url_and_settings_but_no_credential() -> None:
     assert not any(secret in text for secret in secrets.values())
     assert sandbox.api_key == "key-1a2b"
     assert sandbox.refresh_token == "refresh-9i0j"
+
+
+def test_every_argument_is_a_read_only_attribute() -> None:
+    arguments: dict[str, Any] = {
+        "host": "127.0.0.2",
+        "port": 8766,
+        "api_key": "key-1",
+        "access_token": "token-2",
+        "client_id": "client-3",
+        "client_secret": "secret-4",
+        "refresh_token": "refresh-5",
+        "latency": 0.25,
+        "rate_limit_rate": 0.1,
+        "server_error_rate": 0.2,
+        "retry_after": 7,
+        "token_lifetime": 60.0,
+        "seed": 9,
+        "catalog_sizes": {"topTracks": 10},
+        "clock": FakeClock(),
+        "drop_rate": 0.05,
+        "truncate_rate": 0.04,
+        "stall_rate": 0.03,
+        "stall_seconds": 2.5,
+        "redirect_to": "http://127.0.0.1:9",
+    }
+    assert set(arguments) == set(inspect.signature(SandboxServer).parameters)
+    sandbox = SandboxServer(**arguments)
+    text = repr(sandbox)
+    for name, value in arguments.items():
+        assert getattr(sandbox, name) == value
+        message = rf"^'{name}' is read-only: a SandboxServer's settings are fixed at construction"
+        with pytest.raises(AttributeError, match=message):
+            setattr(sandbox, name, value)
+        with pytest.raises(AttributeError, match=message):
+            delattr(sandbox, name)
+        assert getattr(sandbox, name) == value
+    assert repr(sandbox) == text
+
+
+def test_a_refused_setting_changes_nothing(sandbox: SandboxServer) -> None:
+    with pytest.raises(AttributeError, match="'api_key' is read-only"):
+        sandbox.api_key = "another-key"  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="'latency' is read-only"):
+        sandbox.latency = 1.0  # type: ignore[misc]
+    assert "latency=0.0" in repr(sandbox)
+    with sandbox.client() as client:
+        assert len(client.get_top_tracks(limit=1)) == 1
+
+
+def test_catalog_sizes_is_a_read_only_copy() -> None:
+    sizes = {"topTracks": 10}
+    sandbox = SandboxServer(catalog_sizes=sizes)
+    sizes["topTracks"] = 20
+    assert sandbox.catalog_sizes == {"topTracks": 10}
+    with pytest.raises(TypeError):
+        sandbox.catalog_sizes["topTracks"] = 30  # type: ignore[index]
+
+
+def test_port_is_the_bound_port_once_started() -> None:
+    sandbox = SandboxServer()
+    assert sandbox.port == 0
+    with sandbox:
+        assert 0 < sandbox.port < 65536
+        assert sandbox.url.endswith(f":{sandbox.port}")
 
 
 @pytest.mark.parametrize(

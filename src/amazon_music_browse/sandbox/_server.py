@@ -10,10 +10,11 @@ import socketserver
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Final, cast
+from types import MappingProxyType, TracebackType
+from typing import IO, TYPE_CHECKING, Any, Final, Generic, NoReturn, TypeVar, cast, overload
 from wsgiref.headers import Headers
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
@@ -41,6 +42,43 @@ _POLL_INTERVAL: Final = 0.05  # how often the accept loop looks for a shutdown r
 _IDLE_TIMEOUT: Final = 60.0  # an idle keep-alive connection is closed after this
 _MAX_BODY: Final = 1024 * 1024
 _THREAD_NAME: Final = "amazon-music-sandbox"
+
+
+_T = TypeVar("_T")
+
+
+class _Setting(Generic[_T]):
+    """A read-only attribute of `SandboxServer`: the value of one constructor argument.
+
+    A setting cannot change once the server is built (the running server would never see
+    the new value), so assigning or deleting one raises `AttributeError`.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _Setting[_T]: ...
+    @overload
+    def __get__(self, instance: SandboxServer, owner: type | None = None) -> _T: ...
+    def __get__(
+        self, instance: SandboxServer | None, owner: type | None = None
+    ) -> _T | _Setting[_T]:
+        if instance is None:
+            return self
+        return cast("_T", instance._settings[self.name])
+
+    def __set__(self, instance: SandboxServer, value: NoReturn) -> NoReturn:
+        raise self._read_only()
+
+    def __delete__(self, instance: SandboxServer) -> NoReturn:
+        raise self._read_only()
+
+    def _read_only(self) -> AttributeError:
+        return AttributeError(
+            f"{self.name!r} is read-only: a SandboxServer's settings are fixed at "
+            f"construction; create another SandboxServer({self.name}=...) to change it"
+        )
 
 
 class SandboxServer:
@@ -99,6 +137,27 @@ class SandboxServer:
     `token_requests`, `faults`.
     """
 
+    host = _Setting[str]()
+    port = _Setting[int]()  # the bound port once started
+    api_key = _Setting[str]()
+    access_token = _Setting[str]()
+    client_id = _Setting[str]()
+    client_secret = _Setting[str]()
+    refresh_token = _Setting[str]()
+    latency = _Setting[float]()
+    rate_limit_rate = _Setting[float]()
+    server_error_rate = _Setting[float]()
+    retry_after = _Setting[int]()
+    token_lifetime = _Setting["float | None"]()
+    seed = _Setting[int]()
+    catalog_sizes = _Setting["Mapping[str, int] | None"]()
+    clock = _Setting["Callable[[], float]"]()
+    drop_rate = _Setting[float]()
+    truncate_rate = _Setting[float]()
+    stall_rate = _Setting[float]()
+    stall_seconds = _Setting[float]()
+    redirect_to = _Setting["str | None"]()
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -148,26 +207,16 @@ class SandboxServer:
             stall_seconds=stall_seconds,
             redirect_to=redirect_to,
         )
-        self.host = host
-        self.port = port
-        self.api_key = api_key
-        self.access_token = access_token
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.refresh_token = refresh_token
-        self.latency = latency
-        self.rate_limit_rate = rate_limit_rate
-        self.server_error_rate = server_error_rate
-        self.retry_after = retry_after
-        self.token_lifetime = token_lifetime
-        self.seed = seed
-        self.drop_rate = drop_rate
-        self.truncate_rate = truncate_rate
-        self.stall_rate = stall_rate
-        self.stall_seconds = stall_seconds
-        self.redirect_to = redirect_to
         self._stopping = threading.Event()
         self._app = SandboxApp(self._config, clock=clock, sleep=self._stopping.wait)
+        self._settings: dict[str, object] = {
+            **{field.name: getattr(self._config, field.name) for field in fields(self._config)},
+            "host": host,
+            "port": port,
+            "clock": clock,
+        }
+        if catalog_sizes is not None:  # a copy: changing the caller's mapping changes nothing
+            self._settings["catalog_sizes"] = MappingProxyType(dict(catalog_sizes))
         self._lock = threading.Lock()
         self._httpd: _ThreadingWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -230,7 +279,7 @@ class SandboxServer:
                 return self
             self._stopping.clear()
             httpd = _ThreadingWSGIServer((self.host, self.port), self._app, self._stopping.wait)
-            self.port = httpd.server_port
+            self._settings["port"] = httpd.server_port
             thread = threading.Thread(
                 target=httpd.serve_forever,
                 kwargs={"poll_interval": _POLL_INTERVAL},
