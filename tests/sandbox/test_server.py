@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 import requests
 
+import amazon_music_browse
+from amazon_music_browse import AuthenticationError
 from amazon_music_browse.sandbox import SandboxServer, _server
 from amazon_music_browse.sandbox import __main__ as cli
 from amazon_music_browse.sandbox._app import SandboxApp
@@ -569,6 +571,41 @@ def test_a_refused_setting_changes_nothing(sandbox: SandboxServer) -> None:
     assert "latency=0.0" in repr(sandbox)
     with sandbox.client() as client:
         assert len(client.get_top_tracks(limit=1)) == 1
+
+
+def test_login_with_amazon_takes_another_refresh_token(sandbox: SandboxServer) -> None:
+    lwa = sandbox.login_with_amazon(refresh_token="not-the-refresh-token", timeout=5.0)
+    with pytest.raises(AuthenticationError, match="invalid_grant"):
+        lwa()
+    assert sandbox.token_requests == 1
+    assert sandbox.login_with_amazon()().startswith("Atza|")
+
+
+@pytest.mark.parametrize(
+    ("method", "class_name", "defaults"),
+    [
+        ("client", "BrowseClient", ("api_key", "access_token", "base_url")),
+        (
+            "login_with_amazon",
+            "LoginWithAmazon",
+            ("client_id", "client_secret", "refresh_token", "token_url"),
+        ),
+    ],
+)
+def test_any_option_replaces_a_default(
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    class_name: str,
+    defaults: tuple[str, ...],
+) -> None:
+    received: list[dict[str, Any]] = []
+    monkeypatch.setattr(amazon_music_browse, class_name, lambda **kwargs: received.append(kwargs))
+    getattr(sandbox, method)()
+    assert set(received[0]) == set(defaults)
+    options = {name: f"given-{name}" for name in defaults} | {"timeout": 3.0}
+    getattr(sandbox, method)(**options)
+    assert received[1] == options
 
 
 def test_catalog_sizes_is_a_read_only_copy() -> None:

@@ -354,16 +354,20 @@ class SandboxServer:
         return BrowseClient(**{**defaults, **options})
 
     def login_with_amazon(self, **options: Any) -> LoginWithAmazon:
-        """Return a `LoginWithAmazon` token provider using this sandbox's token endpoint."""
+        """Return a `LoginWithAmazon` token provider using this sandbox's token endpoint.
+
+        ``options`` go to its constructor and may replace the defaults too: e.g. a wrong
+        ``refresh_token=`` to test a refused refresh, or ``timeout=``.
+        """
         from amazon_music_browse import LoginWithAmazon
 
-        return LoginWithAmazon(
-            self.client_id,
-            self.client_secret,
-            self.refresh_token,
-            token_url=self.token_url,
-            **options,
-        )
+        defaults = {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+            "token_url": self.token_url,
+        }
+        return LoginWithAmazon(**{**defaults, **options})
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
