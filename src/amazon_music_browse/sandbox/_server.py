@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import selectors
 import socket
 import socketserver
 import threading
@@ -38,7 +39,6 @@ __all__ = ["SandboxServer"]
 
 logger = logging.getLogger("amazon_music_browse.sandbox")
 
-_POLL_INTERVAL: Final = 0.05  # how often the accept loop looks for a shutdown request
 _IDLE_TIMEOUT: Final = 60.0  # an idle keep-alive connection is closed after this
 _MAX_BODY: Final = 1024 * 1024
 _THREAD_NAME: Final = "amazon-music-sandbox"
@@ -281,8 +281,7 @@ class SandboxServer:
             httpd = _ThreadingWSGIServer((self.host, self.port), self._app, self._stopping.wait)
             self._settings["port"] = httpd.server_port
             thread = threading.Thread(
-                target=httpd.serve_forever,
-                kwargs={"poll_interval": _POLL_INTERVAL},
+                target=httpd.serve,
                 name=f"{_THREAD_NAME}:{self.port}",
                 daemon=True,
             )
@@ -299,7 +298,7 @@ class SandboxServer:
                 return
             self._httpd = self._thread = None
             self._stopping.set()  # ends any latency or stall wait at once
-            httpd.shutdown()
+            httpd.wake()
             thread.join()
             httpd.close_connections()
             httpd.server_close()
@@ -371,7 +370,12 @@ class SandboxServer:
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    """One daemon thread per connection; `close_connections` ends and joins them all."""
+    """One daemon thread per connection; `close_connections` ends and joins them all.
+
+    `serve` accepts connections until `wake` is called. It never polls: it waits on the
+    listening socket and on one end of a socket pair, and `wake` writes to the other end,
+    so stopping an idle server takes as long as a thread switch.
+    """
 
     daemon_threads = True
     block_on_close = False  # connections are tracked and joined by close_connections
@@ -383,8 +387,40 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
         self.wait = wait  # waits out a stall; returns True at once when the server stops
         self._connections: dict[Any, threading.Thread] = {}
         self._connections_lock = threading.Lock()
+        self._wakeup, self._waker = socket.socketpair()  # before binding: a failure closes it
         super().__init__(address, _RequestHandler)
         self.app = app
+
+    def serve(self) -> None:
+        """Accept connections, each served on its own thread, until `wake` is called."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.socket, selectors.EVENT_READ)
+            selector.register(self._wakeup, selectors.EVENT_READ)
+            while True:
+                for key, _ in selector.select():
+                    if key.fileobj is self._wakeup:
+                        return
+                    self._accept()
+
+    def wake(self) -> None:
+        """Make `serve` return, now or as soon as it starts waiting."""
+        self._waker.send(b"\0")
+
+    def _accept(self) -> None:
+        try:
+            request, client_address = self.get_request()
+        except OSError:  # the client gave up before it was accepted
+            return
+        try:
+            self.process_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+            self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wakeup.close()
+        self._waker.close()
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind calls socket.getfqdn(), which can stall on DNS.
