@@ -507,6 +507,15 @@ def test_stopping_an_idle_sandbox_is_prompt() -> None:
     assert stopping < 0.5  # well under 10 ms each, with a 10x margin for a busy machine
 
 
+def test_stop_joins_the_thread_of_a_connection_that_just_closed() -> None:
+    for _ in range(20):
+        with SandboxServer() as sandbox:
+            # HTTP/1.0: the sandbox closes the connection after the answer, and its thread
+            # ends a moment later, perhaps after stop() has begun.
+            assert raw_exchange(sandbox.port, b"GET / HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 401")
+        assert sandbox_threads(sandbox.port) == []
+
+
 def test_stop_interrupts_latency() -> None:
     errors: list[BaseException] = []
 

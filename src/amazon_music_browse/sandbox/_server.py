@@ -385,7 +385,8 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.wait = wait  # waits out a stall; returns True at once when the server stops
-        self._connections: dict[Any, threading.Thread] = {}
+        self._connections: set[Any] = set()  # the sockets of open connections
+        self._connection_threads: list[threading.Thread] = []  # started and not yet joined
         self._connections_lock = threading.Lock()
         self._wakeup, self._waker = socket.socketpair()  # before binding: a failure closes it
         super().__init__(address, _RequestHandler)
@@ -436,22 +437,29 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
             daemon=True,
         )
         with self._connections_lock:
-            self._connections[request] = thread
+            self._connections.add(request)
+            running = [other for other in self._connection_threads if other.is_alive()]
+            self._connection_threads = [*running, thread]
         thread.start()
 
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
-            self._connections.pop(request, None)
+            self._connections.discard(request)
         super().shutdown_request(request)
 
     def close_connections(self) -> None:
-        """Shut every open connection (idle keep-alive ones too) and join its thread."""
+        """Shut every open connection (idle keep-alive ones too) and join every thread.
+
+        A thread that has just closed its connection is joined too: it may not have
+        ended yet.
+        """
         with self._connections_lock:
-            connections = list(self._connections.items())
-        for request, _ in connections:
+            requests, threads = list(self._connections), self._connection_threads
+            self._connection_threads = []
+        for request in requests:
             with contextlib.suppress(OSError):
                 request.shutdown(socket.SHUT_RDWR)
-        for _, thread in connections:
+        for thread in threads:
             thread.join(timeout=1.0)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
