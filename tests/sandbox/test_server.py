@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import selectors
+import shlex
 import signal
 import socket
 import struct
@@ -749,6 +750,7 @@ def test_command_line_serves_until_interrupted(stop_signal: signal.Signals) -> N
         process.stdout.close()
         process.stderr.close()
     assert "  x-api-key:      sandbox-key\n" in banner
+    assert f"  export AMAZON_MUSIC_BASE_URL={match[0]}\n" in banner
     assert rest == "Stopped.\n"
     assert err == ""
 
@@ -772,6 +774,68 @@ def test_main_in_process(
     port = int(out.split("\n")[0].rsplit(":", 1)[1])
     assert sandbox_threads(port) == []
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def exports_of(banner: str) -> list[str]:
+    return [line.strip() for line in banner.splitlines() if line.lstrip().startswith("export ")]
+
+
+def test_main_prints_the_exports_to_paste_into_a_shell(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(time, "sleep", lambda seconds: signal.raise_signal(signal.SIGTERM))
+    assert cli.main(["--port", "0"]) == 0
+    out = capsys.readouterr().out
+    url = re.findall(r"listening on (\S+)\n", out)[0]
+    assert exports_of(out) == [
+        f"export AMAZON_MUSIC_BASE_URL={url}",
+        "export AMAZON_MUSIC_API_KEY=sandbox-key",
+        "export AMAZON_MUSIC_ACCESS_TOKEN=sandbox-token",
+    ]
+
+
+SHELL_CHECK = """
+import json, os, requests
+names = ("AMAZON_MUSIC_BASE_URL", "AMAZON_MUSIC_API_KEY", "AMAZON_MUSIC_ACCESS_TOKEN")
+env = {name: os.environ[name] for name in names}
+answer = requests.get(
+    env["AMAZON_MUSIC_BASE_URL"] + "/v1/browse/tracks/top",
+    headers={
+        "x-api-key": env["AMAZON_MUSIC_API_KEY"],
+        "Authorization": "Bearer " + env["AMAZON_MUSIC_ACCESS_TOKEN"],
+    },
+    timeout=10,
+)
+print(json.dumps({"env": env, "status": answer.status_code}))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX shell")
+@pytest.mark.parametrize(
+    "settings",
+    [{"api_key": "k'ey\"$(false);|&"}, {"token_lifetime": 60}],
+    ids=["shell-characters", "expiring-tokens"],
+)
+def test_the_exports_survive_a_shell_and_work_against_the_sandbox(
+    settings: dict[str, Any],
+) -> None:
+    with SandboxServer(**settings) as sandbox:
+        exports = exports_of(cli._banner(sandbox))
+        script = "\n".join(
+            [*exports, f"exec {shlex.quote(sys.executable)} -c {shlex.quote(SHELL_CHECK)}"]
+        )
+        shell = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60)
+        issued = sandbox.issued_tokens
+    assert shell.returncode == 0, shell.stderr
+    seen = json.loads(shell.stdout)
+    assert seen["status"] == 200
+    assert seen["env"]["AMAZON_MUSIC_BASE_URL"] == sandbox.url
+    assert seen["env"]["AMAZON_MUSIC_API_KEY"] == sandbox.api_key
+    if sandbox.token_lifetime is None:
+        assert seen["env"]["AMAZON_MUSIC_ACCESS_TOKEN"] == sandbox.access_token
+    else:
+        assert list(issued) == [seen["env"]["AMAZON_MUSIC_ACCESS_TOKEN"]]
+        assert exports[-1].endswith("  # expires in 60 s")
 
 
 def test_main_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:

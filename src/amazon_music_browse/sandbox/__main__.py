@@ -6,6 +6,7 @@ Ctrl-C (SIGINT) or SIGTERM stops it cleanly, with exit status 0.
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import time
 from collections.abc import Sequence
@@ -121,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _banner(sandbox: SandboxServer) -> str:
-    """What to connect to, with the sandbox's (fake) credentials."""
+    """What to connect to, with the sandbox's (fake) credentials and the shell exports."""
     static_token = sandbox.token_lifetime is None
     bearer = sandbox.access_token if static_token else "$TOKEN"
     lines = [
@@ -133,6 +134,8 @@ def _banner(sandbox: SandboxServer) -> str:
         f"  client_id:      {sandbox.client_id}",
         f"  client_secret:  {sandbox.client_secret}",
         f"  refresh_token:  {sandbox.refresh_token}",
+        "Paste into a shell, and the SDK (every docs snippet too) uses this sandbox:",
+        *_exports(sandbox),
         "Try:",
         f"  curl -d grant_type=refresh_token -d refresh_token={sandbox.refresh_token} "
         f"-d client_id={sandbox.client_id} -d client_secret={sandbox.client_secret} "
@@ -142,6 +145,26 @@ def _banner(sandbox: SandboxServer) -> str:
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
+
+
+def _exports(sandbox: SandboxServer) -> list[str]:
+    """``export`` lines for the environment variables the SDK reads, shell-quoted.
+
+    When tokens expire, the access token is one issued now, and says when it expires.
+    """
+    if sandbox.token_lifetime is None:
+        token, note = sandbox.access_token, ""
+    else:
+        answer = sandbox._app.issue_token()
+        token, note = answer["access_token"], f"  # expires in {answer['expires_in']} s"
+    values = {
+        "AMAZON_MUSIC_BASE_URL": sandbox.url,
+        "AMAZON_MUSIC_API_KEY": sandbox.api_key,
+        "AMAZON_MUSIC_ACCESS_TOKEN": token,
+    }
+    lines = [f"  export {name}={shlex.quote(value)}" for name, value in values.items()]
+    lines[-1] += note
+    return lines
 
 
 if __name__ == "__main__":

@@ -527,9 +527,10 @@ class SandboxApp:
             return _oauth_error(401, "invalid_client", "Client authentication failed.")
         if not _same(values["refresh_token"], config.refresh_token):
             return _oauth_error(400, "invalid_grant", "The refresh token is invalid.")
-        return 200, list(_NO_STORE), self._issue_token()
+        return 200, list(_NO_STORE), self.issue_token()
 
-    def _issue_token(self) -> Node:
+    def issue_token(self) -> Node:
+        """Issue an access token, as the token endpoint does; returns its token answer."""
         lifetime = self.config.token_lifetime or DEFAULT_TOKEN_LIFETIME
         token = "Atza|" + secrets.token_urlsafe(270)
         with self._lock:
