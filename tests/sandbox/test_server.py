@@ -838,6 +838,27 @@ def test_the_exports_survive_a_shell_and_work_against_the_sandbox(
         assert exports[-1].endswith("  # expires in 60 s")
 
 
+def test_main_ignores_a_second_signal_while_it_stops(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    during_stop: list[object] = []
+    stop = SandboxServer.stop
+
+    def stop_with_a_second_signal(self: SandboxServer) -> None:
+        during_stop.extend(signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM))
+        signal.raise_signal(signal.SIGTERM)  # as ``timeout`` does: a second one
+        stop(self)
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: signal.raise_signal(signal.SIGTERM))
+    monkeypatch.setattr(SandboxServer, "stop", stop_with_a_second_signal)
+    sigint = signal.getsignal(signal.SIGINT)
+    assert cli.main(["--port", "0"]) == 0
+    assert during_stop == [signal.SIG_IGN, signal.SIG_IGN]
+    assert capsys.readouterr().out.endswith("Stopped.\n")
+    assert signal.getsignal(signal.SIGINT) is sigint
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
 def test_main_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["--rate-limit-rate", "1.5"])

@@ -11,9 +11,12 @@ import signal
 import time
 from collections.abc import Sequence
 from types import FrameType
+from typing import Final
 
 from ._app import DEFAULT_STALL_SECONDS
 from ._server import SandboxServer
+
+_STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,9 +53,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Stopped.", flush=True)
     finally:
-        sandbox.stop()
+        _stop_ignoring_signals(sandbox)
         signal.signal(signal.SIGTERM, previous_handler)
     return 0
+
+
+def _stop_ignoring_signals(sandbox: SandboxServer) -> None:
+    """Stop the sandbox; a second Ctrl-C or SIGTERM meanwhile (``timeout`` sends two) is
+    ignored, so it cannot cut the stop short with a traceback."""
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _STOP_SIGNALS}
+    try:
+        sandbox.stop()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
