@@ -59,8 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _stop_ignoring_signals(sandbox: SandboxServer) -> None:
-    """Stop the sandbox; a second Ctrl-C or SIGTERM meanwhile (``timeout`` sends two) is
-    ignored, so it cannot cut the stop short with a traceback."""
+    """Stop the sandbox, ignoring a second Ctrl-C or SIGTERM meanwhile.
+
+    ``timeout`` sends SIGTERM twice; the second must not cut the stop short with a traceback.
+    """
     previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _STOP_SIGNALS}
     try:
         sandbox.stop()
