@@ -4,6 +4,12 @@ The sandbox injects 20% 429/5xx answers, latency, dropped connections, truncated
 and reads that stall past the client's read timeout. Every fault the contract retries is
 survived; the ones it does not retry (or no longer retries) surface as the documented
 exception, and ``paginator.cursor`` resumes the export with nothing lost.
+
+The tests count what happened rather than what an idle machine would do: the sandbox's
+own counters (read once it has stopped, so every request it received is in them) against
+what the client saw. On a loaded machine an answer may come later than the read timeout
+even though no fault was injected; the client then sees one timeout more, which costs
+one request more, and the counts say so (``late`` in the figures) instead of failing.
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ from .conftest import HEAVY_METAL, FakeClock, catalog_ids, report
 
 SIZE = 10_000
 SEED = 2
-READ_TIMEOUT = 1.0  # seconds: far above a loaded machine's answer time; a stall is 4x longer
+READ_TIMEOUT = 1.0  # seconds: ~100x a page's answer time, even on a loaded machine
+STALL_SECONDS = 60.0  # far past the read timeout; stopping the sandbox cuts a stall short
 FAULTY: dict[str, Any] = {
     "seed": SEED,
     "catalog_sizes": {"tracks": SIZE},
@@ -45,10 +52,11 @@ FAULTY: dict[str, Any] = {
     "drop_rate": 0.05,
     "truncate_rate": 0.05,
     "stall_rate": 0.02,
-    "stall_seconds": 4 * READ_TIMEOUT,
+    "stall_seconds": STALL_SECONDS,
     "retry_after": 0,
 }
-CONNECTION_FAULTS = ("drop", "truncate", "stall")
+STATUS_FAULTS = ("429", "500", "503")
+RETRY_REASONS = {*STATUS_FAULTS, "APIConnectionError", "APITimeoutError"}
 _RETRY_LINE = re.compile(r"^retrying GET \S+ after (\S+) \(attempt \d+ failed\)")
 
 
@@ -71,6 +79,16 @@ def lost_and_duplicated(ids: list[str], expected: list[str]) -> tuple[int, int]:
     return len(set(expected) - set(ids)), len(ids) - len(set(ids))
 
 
+def final_counts(sandbox: SandboxServer) -> tuple[dict[str, int], int]:
+    """The faults injected and the requests received, once the sandbox has stopped.
+
+    Stopping joins every connection's thread, so a request the client gave up on before
+    the sandbox got to it is counted too.
+    """
+    sandbox.stop()
+    return sandbox.faults, sandbox.request_count
+
+
 def test_every_item_arrives_once_in_order_through_every_retried_fault(
     faulty: SandboxServer,
     expected: list[str],
@@ -86,7 +104,7 @@ def test_every_item_arrives_once_in_order_through_every_retried_fault(
             calls += 1
             ids.extend(track.id for track in page)
     seconds = time.perf_counter() - started
-    faults, requests_sent = faulty.faults, faulty.request_count
+    faults, requests_sent = final_counts(faulty)
     retried = Counter(
         match[1]
         for record in caplog.records
@@ -94,6 +112,8 @@ def test_every_item_arrives_once_in_order_through_every_retried_fault(
     )
     lost, duplicated = lost_and_duplicated(ids, expected)
     injected = sum(faults.values())
+    retries = sum(retried.values())
+    late = retried["APITimeoutError"] - faults["stall"]  # timeouts no stall explains
 
     report(
         "faults",
@@ -103,6 +123,7 @@ def test_every_item_arrives_once_in_order_through_every_retried_fault(
         injected=faults,
         retried=dict(retried),
         survived=len(sleeps),
+        late=late,
         lost=lost,
         duplicated=duplicated,
         seconds=seconds,
@@ -113,15 +134,16 @@ def test_every_item_arrives_once_in_order_through_every_retried_fault(
     assert all(count > 0 for count in faults.values()), faults
     assert faults["drop"] >= 2  # both ways of dropping: before any byte, after some headers
     assert 0.15 < (faults["429"] + faults["500"] + faults["503"]) / requests_sent < 0.3
-    # each fault cost exactly one more request, and was retried exactly once
-    assert requests_sent == calls + injected
-    assert len(sleeps) == sum(retried.values()) == injected
-    assert {status: retried[status] for status in ("429", "500", "503")} == {
-        status: faults[status] for status in ("429", "500", "503")
-    }
-    assert retried["APIConnectionError"] + retried["APITimeoutError"] == sum(
-        faults[kind] for kind in CONNECTION_FAULTS
-    )
+    # every failed attempt was retried once (one sleep, one log line) and cost one request
+    assert set(retried) <= RETRY_REASONS
+    assert requests_sent == calls + retries
+    assert len(sleeps) == retries
+    # every injected fault failed its attempt, seen as what it is, or as a timeout when
+    # its answer came late; an attempt with no fault can only fail by coming late
+    assert retries >= injected
+    assert all(retried[status] <= faults[status] for status in STATUS_FAULTS)
+    assert retried["APIConnectionError"] <= faults["drop"] + faults["truncate"]
+    assert late >= retries - injected >= 0
 
 
 @pytest.mark.parametrize("prefetch", [False, True], ids=["plain", "prefetch"])
@@ -146,8 +168,10 @@ def test_with_no_retries_every_fault_surfaces_and_the_cursor_resumes_without_los
             break
     else:
         pytest.fail("the export did not finish")
-    faults, requests_sent = faulty.faults, faulty.request_count
+    faults, requests_sent = final_counts(faulty)
     lost, duplicated = lost_and_duplicated(ids, expected)
+    failures = sum(surfaced.values())
+    late = surfaced["APITimeoutError"] - faults["stall"]  # timeouts no stall explains
 
     report(
         f"faults-resume[{'prefetch' if prefetch else 'plain'}]",
@@ -155,19 +179,27 @@ def test_with_no_retries_every_fault_surfaces_and_the_cursor_resumes_without_los
         requests=requests_sent,
         injected=faults,
         surfaced=dict(surfaced),
-        resumes=sum(surfaced.values()),
+        resumes=failures,
+        late=late,
         lost=lost,
         duplicated=duplicated,
     )
     assert ids == expected
     assert sleeps == []  # max_retries=0: nothing was retried
-    assert sum(surfaced.values()) == sum(faults.values()) > 0
-    assert surfaced["RateLimitError"] == faults["429"]
-    assert surfaced["InternalServerError"] == faults["500"] + faults["503"]
-    assert surfaced["APIConnectionError"] + surfaced["APITimeoutError"] == sum(
-        faults[kind] for kind in CONNECTION_FAULTS
-    )
-    assert requests_sent == SIZE // 100 + sum(faults.values())
+    # each failure surfaced once and cost one request; the resume asked for that page again
+    assert requests_sent == SIZE // 100 + failures
+    # every injected fault surfaced, as what it is, or as a timeout when its answer came late
+    assert set(surfaced) <= {
+        "RateLimitError",
+        "InternalServerError",
+        "APIConnectionError",
+        "APITimeoutError",
+    }
+    assert failures >= sum(faults.values()) > 0
+    assert surfaced["RateLimitError"] <= faults["429"]
+    assert surfaced["InternalServerError"] <= faults["500"] + faults["503"]
+    assert surfaced["APIConnectionError"] <= faults["drop"] + faults["truncate"]
+    assert late >= failures - sum(faults.values()) >= 0
 
 
 @pytest.mark.parametrize(
@@ -269,7 +301,7 @@ def test_a_retry_after_over_max_retry_wait_is_raised_at_once_and_the_export_resu
 def test_a_read_that_stalls_past_the_timeout_is_retried_then_raised_as_api_timeout_error(
     sleeps: list[float],
 ) -> None:
-    with SandboxServer(stall_rate=1.0, stall_seconds=4 * READ_TIMEOUT) as sandbox:
+    with SandboxServer(stall_rate=1.0, stall_seconds=STALL_SECONDS) as sandbox:
         client = sandbox.client(max_retries=1, timeout=(5.0, READ_TIMEOUT))
         started = time.perf_counter()
         with pytest.raises(APIConnectionError) as caught:
@@ -287,7 +319,8 @@ def test_a_read_that_stalls_past_the_timeout_is_retried_then_raised_as_api_timeo
     )
     assert requests_sent == faults["stall"] == 2  # retried once, like any timeout
     assert len(sleeps) == 1
-    assert READ_TIMEOUT * 2 <= seconds < 4 * READ_TIMEOUT  # the client did not wait it out
+    # two read timeouts, not the stall: the client did not wait it out
+    assert READ_TIMEOUT * 2 <= seconds < STALL_SECONDS / 2
     # The contract's class for "a read took longer than the client's timeout":
     assert isinstance(caught.value, APITimeoutError), (
         f"a body read that timed out surfaced as {type(caught.value).__name__}: {caught.value}"

@@ -18,6 +18,7 @@ from amazon_music_browse.sandbox._app import (
     SandboxConfig,
     SocketFault,
 )
+from amazon_music_browse.sandbox._catalog import Catalog
 
 from .conftest import (
     AUTH,
@@ -111,6 +112,29 @@ def test_pagination_returns_every_item_once_in_order(
 ) -> None:
     limit = MAX_LIMITS[path] if page_size == "max" else int(page_size)
     assert page_through(app, path, limit) == catalog_ids(app, path)
+
+
+def test_the_first_page_of_a_large_collection_costs_only_its_own_items(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[int] = []
+    make_track = Catalog._tracks
+
+    def counting_track(self: Catalog, *args: Any) -> Any:
+        made.append(1)
+        return make_track(self, *args)
+
+    monkeypatch.setattr(Catalog, "_tracks", counting_track)
+    app = make_app(catalog_sizes={"tracks": 100_000})
+    first = call(app, "/v1/browse/categories/2iB4IU25/tracks", {"limit": 100}).collection()
+    assert first["edgeCount"] == 100
+    assert len(made) == 100  # not 100,000: the rest is built when a page reaches it
+    cursor = first["pageInfo"]["token"]
+    query = {"limit": 100, "cursor": cursor}
+    assert (
+        call(app, "/v1/browse/categories/2iB4IU25/tracks", query).collection()["edgeCount"] == 100
+    )
+    assert len(made) == 200
 
 
 def test_pagination_without_limit_uses_the_default(app: SandboxApp) -> None:
@@ -258,6 +282,22 @@ def test_undecodable_paths_are_looked_up_as_they_are(
     answer = call(app, "/", environ_overrides={"PATH_INFO": path_info})
     assert_error(answer, 404, "RESOURCE_NOT_FOUND")
     assert repr(category_id) in answer.body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("raw_uri", "status"),
+    [
+        ("/v1/browse/categories/E9UEPoEH?limit=1", 200),
+        ("http://127.0.0.1:1/v1/browse/categories/E9UEPoEH", 200),  # absolute-form
+        ("//x/v1/browse/categories/E9UEPoEH", 404),  # a path, not a host named "x"
+        ("/v1/browse/categories/E9UEPoEH%2Ftracks", 404),  # one segment
+    ],
+)
+def test_routing_reads_the_request_target_as_sent(
+    app: SandboxApp, raw_uri: str, status: int
+) -> None:
+    answer = call(app, "/", environ_overrides={"RAW_URI": raw_uri})
+    assert answer.status == status
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "HEAD"])

@@ -243,9 +243,46 @@ def test_category_playlists_are_titled_after_their_genre() -> None:
 def test_collections_are_built_lazily() -> None:
     catalog = Catalog()
     assert catalog._cache == {}
-    catalog.category_collection("E9UEPoEH", "tracks")
+    tracks = catalog.items("tracks", "E9UEPoEH")
     assert set(catalog._cache) == {("browseCategories", ""), ("tracks", "E9UEPoEH")}
-    assert catalog.category_collection("E9UEPoEH", "tracks") is catalog._cache["tracks", "E9UEPoEH"]
+    assert catalog.items("tracks", "E9UEPoEH") is tracks
+    assert tracks.built == 0
+    assert catalog.items("browseCategories").built == 100  # one step, as far as E9UEPoEH
+
+
+def test_a_page_builds_the_collection_only_as_far_as_its_end() -> None:
+    catalog = Catalog(seed=2, sizes={"tracks": MAX_SIZE})
+    tracks = catalog.items("tracks", "2iB4IU25")
+    first = tracks.slice(0, 100)
+    assert (len(first), tracks.built, tracks.size) == (100, 100, MAX_SIZE)
+    second = tracks.slice(100, 200)
+    assert (len(second), tracks.built) == (100, 200)
+    assert tracks.slice(50, 150) == first[50:] + second[:50]  # nothing built twice
+    assert tracks.slice(MAX_SIZE - 1, MAX_SIZE + 10) == tracks.slice(MAX_SIZE - 1, MAX_SIZE)
+    assert tracks.built == MAX_SIZE
+
+
+def test_items_built_on_demand_equal_the_whole_collection_built_at_once() -> None:
+    sizes = {"tracks": 450, "newPodcastEpisodes": 450, "browseCategories": 450}
+    on_demand, at_once = Catalog(seed=5, sizes=sizes), Catalog(seed=5, sizes=sizes)
+    for key, category_id in [
+        ("tracks", "hZiJ3FwS"),
+        ("newPodcastEpisodes", None),
+        ("browseCategories", None),
+    ]:
+        items = on_demand.items(key, category_id)
+        pieces = [items.slice(start, start + 7) for start in range(0, 450, 7)]
+        assert [node for piece in pieces for node in piece] == at_once.items(key, category_id).all()
+
+
+def test_a_category_lookup_builds_the_list_only_as_far_as_that_category() -> None:
+    catalog = Catalog(sizes={"browseCategories": MAX_SIZE})
+    assert catalog.category("E9UEPoEH") is not None
+    assert catalog.items("browseCategories").built == 100
+    assert catalog.category_collection("hZiJ3FwS", "albums") == Catalog().category_collection(
+        "hZiJ3FwS", "albums"
+    )
+    assert catalog.items("browseCategories").built == 100
 
 
 def test_unknown_category_ids_are_looked_up_exactly() -> None:

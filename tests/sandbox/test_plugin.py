@@ -84,6 +84,109 @@ def test_plugin_in_a_fresh_pytest_run(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=4)
 
 
+def run_with_plugin(pytester: pytest.Pytester, source: str) -> pytest.RunResult:
+    """Run ``source`` as a test module in a fresh pytest with this checkout's plugin."""
+    pytester.makepyfile(source)
+    return pytester.runpytest_subprocess(
+        "-p",
+        "no:amazon_music_browse",
+        "-p",
+        "amazon_music_browse.sandbox._plugin",
+        "--strict-markers",
+    )
+
+
+def test_markers_merge_per_option_the_nearest_winning(pytester: pytest.Pytester) -> None:
+    result = run_with_plugin(
+        pytester,
+        """
+        import pytest
+
+        pytestmark = pytest.mark.amazon_music_sandbox(seed=1, retry_after=5, latency=0.01)
+
+        def test_module_marker(amazon_music_sandbox):
+            assert (amazon_music_sandbox.seed, amazon_music_sandbox.retry_after) == (1, 5)
+
+        @pytest.mark.amazon_music_sandbox(seed=3)
+        def test_function_over_module(amazon_music_sandbox):
+            assert (amazon_music_sandbox.seed, amazon_music_sandbox.retry_after) == (3, 5)
+
+        @pytest.mark.amazon_music_sandbox(seed=2, rate_limit_rate=0.5)
+        class TestClass:
+            def test_class_over_module(self, amazon_music_sandbox):
+                sandbox = amazon_music_sandbox
+                assert (sandbox.seed, sandbox.retry_after, sandbox.latency) == (2, 5, 0.01)
+                assert sandbox.rate_limit_rate == 0.5
+
+            @pytest.mark.amazon_music_sandbox(seed=4)
+            @pytest.mark.amazon_music_sandbox(retry_after=6, seed=5)
+            def test_function_over_class(self, amazon_music_sandbox):
+                sandbox = amazon_music_sandbox
+                assert (sandbox.seed, sandbox.retry_after, sandbox.rate_limit_rate) == (5, 6, 0.5)
+        """,
+    )
+    result.assert_outcomes(passed=4)
+
+
+def test_a_marker_with_positional_arguments_is_an_error(pytester: pytest.Pytester) -> None:
+    result = run_with_plugin(
+        pytester,
+        """
+        import pytest
+
+        @pytest.mark.amazon_music_sandbox({"latency": 0.1})
+        def test_positional(amazon_music_sandbox):
+            pass
+
+        @pytest.mark.amazon_music_sandbox(0.1, seed=2)
+        def test_positional_beside_keywords(amazon_music_sandbox):
+            pass
+        """,
+    )
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_positional *",
+            "@pytest.mark.amazon_music_sandbox takes SandboxServer options as keyword "
+            "arguments only, e.g. *; got positional arguments ({'latency': 0.1},)",
+            "*ERROR at setup of test_positional_beside_keywords*",
+            "*keyword arguments only*; got positional arguments (0.1,)",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_a_marker_on_a_test_using_only_the_session_sandbox_is_an_error(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run_with_plugin(
+        pytester,
+        """
+        import pytest
+
+        pytestmark = pytest.mark.amazon_music_sandbox(seed=7)
+
+        def test_session_only(amazon_music_sandbox_session):
+            pass
+
+        def test_both(amazon_music_sandbox, amazon_music_sandbox_session):
+            assert amazon_music_sandbox.seed == 7
+            assert amazon_music_sandbox_session.seed == 0
+
+        def test_no_sandbox():
+            pass
+        """,
+    )
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_session_only*",
+            "@pytest.mark.amazon_music_sandbox applies to the amazon_music_sandbox fixture, "
+            "but this test uses only amazon_music_sandbox_session, *",
+        ]
+    )
+
+
 def test_importing_the_plugin_does_not_import_the_server() -> None:
     code = (
         "import sys, amazon_music_browse.sandbox._plugin; "

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import http.client
+import inspect
+import json
 import logging
 import re
+import selectors
+import shlex
 import signal
 import socket
 import struct
@@ -13,11 +17,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import requests
 
+import amazon_music_browse
+from amazon_music_browse import AuthenticationError
 from amazon_music_browse.sandbox import SandboxServer, _server
 from amazon_music_browse.sandbox import __main__ as cli
 from amazon_music_browse.sandbox._app import SandboxApp
@@ -233,6 +239,31 @@ def test_stop_interrupts_a_stall() -> None:
     assert sandbox_threads(sandbox.port) == []
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [{"latency": 30}, {"stall_rate": 1.0, "stall_seconds": 30}],
+    ids=["latency", "stall"],
+)
+def test_stopping_with_a_delayed_answer_for_a_client_gone_is_quiet(
+    settings: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    logs = caplog.at_level(logging.DEBUG, logger="amazon_music_browse.sandbox")
+    with logs, SandboxServer(**settings) as sandbox:
+        sock = socket.create_connection(("127.0.0.1", sandbox.port), timeout=5)
+        sock.sendall(GET_TOP_TRACKS)
+        while sandbox.request_count == 0:  # the answer is being delayed now
+            time.sleep(0.005)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # reset: the delayed answer has nowhere to go
+    assert [
+        record.getMessage() for record in caplog.records if record.levelno > logging.DEBUG
+    ] == []
+    assert capfd.readouterr() == ("", "")
+    assert sandbox_threads(sandbox.port) == []
+
+
 def test_connections_without_a_fault_are_kept_alive_beside_faulty_ones() -> None:
     with SandboxServer(drop_rate=0.3, truncate_rate=0.3, seed=4) as sandbox:
         outcomes = []
@@ -277,6 +308,49 @@ def test_redirect_to_answers_302_over_http() -> None:
     )
     assert token.status_code == 200
     assert count == 1
+
+
+def test_redirect_keeps_the_request_target_as_sent() -> None:
+    with SandboxServer(redirect_to="http://127.0.0.1:9/prefix") as sandbox:
+        answer = raw_exchange(
+            sandbox.port,
+            b"GET /v1/browse/categories/a%2Fb/tracks?cursor=x%2Fy&q=%C3%9C HTTP/1.1\r\n"
+            b"Host: x\r\nConnection: close\r\n\r\n",
+        )
+        raw_utf8 = raw_exchange(
+            sandbox.port,
+            b"GET /v1/browse/categories/\xc3\x9cber HTTP/1.1\r\nConnection: close\r\n\r\n",
+        )
+    lines, _ = split_answer(answer)
+    assert lines[0] == b"HTTP/1.1 302 Found"
+    assert (
+        b"Location: http://127.0.0.1:9/prefix/v1/browse/categories/a%2Fb/tracks?cursor=x%2Fy&q=%C3%9C"
+        in lines
+    )
+    lines, _ = split_answer(raw_utf8)
+    assert b"Location: http://127.0.0.1:9/prefix/v1/browse/categories/%C3%9Cber" in lines
+
+
+@pytest.mark.parametrize(
+    ("path", "category_id"),
+    [
+        (b"/v1/browse/categories/\xc3\x9cber", "\u00dcber"),  # raw UTF-8 bytes
+        (b"/v1/browse/categories/%C3%9Cber", "\u00dcber"),  # percent-encoded UTF-8
+        (b"/v1/browse/categories/\xc3\x9c%2F\xe2\x9c\x93", "\u00dc/\u2713"),  # both, and a /
+        (b"/v1/browse/categories/\xff\xfe", "\xff\xfe"),  # not UTF-8: kept as latin-1 text
+    ],
+)
+def test_raw_bytes_in_the_path_are_read_as_utf8(
+    sandbox: SandboxServer, path: bytes, category_id: str
+) -> None:
+    answer = raw_exchange(
+        sandbox.port,
+        b"GET " + path + b" HTTP/1.1\r\nx-api-key: sandbox-key\r\n"
+        b"Authorization: Bearer sandbox-token\r\nConnection: close\r\n\r\n",
+    )
+    lines, body = split_answer(answer)
+    assert lines[0] == b"HTTP/1.1 404 Not Found"
+    assert json.loads(body)["error"]["message"] == f"No category with id {category_id!r}."
 
 
 def test_expect_100_continue_is_answered_before_the_body(sandbox: SandboxServer) -> None:
@@ -399,6 +473,50 @@ def test_stop_is_prompt_and_leaves_no_thread(session: requests.Session) -> None:
     assert sandbox_threads(sandbox.port) == []
 
 
+class RecordingSelector(selectors.DefaultSelector):
+    """A selector that records the timeout of every wait (None: no timeout)."""
+
+    waits: ClassVar[list[float | None]] = []
+
+    def select(self, timeout: float | None = None) -> Any:
+        self.waits.append(timeout)
+        return super().select(timeout)
+
+
+def test_the_accept_loop_waits_without_polling_and_stop_wakes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    waits: list[float | None] = []
+    monkeypatch.setattr(RecordingSelector, "waits", waits)
+    monkeypatch.setattr(selectors, "DefaultSelector", RecordingSelector)
+    with SandboxServer():
+        pass
+    assert waits == [None]  # one wait, with no timeout, ended by stop()
+    waits.clear()
+    with SandboxServer() as sandbox:
+        raw_exchange(sandbox.port, b"GET / HTTP/1.0\r\n\r\n")
+    assert waits == [None, None]  # woken by the connection, then by stop()
+
+
+def test_stopping_an_idle_sandbox_is_prompt() -> None:
+    stopping = 0.0
+    for _ in range(20):
+        sandbox = SandboxServer().start()
+        started = time.perf_counter()
+        sandbox.stop()
+        stopping += time.perf_counter() - started
+    assert stopping < 0.5  # well under 10 ms each, with a 10x margin for a busy machine
+
+
+def test_stop_joins_the_thread_of_a_connection_that_just_closed() -> None:
+    for _ in range(20):
+        with SandboxServer() as sandbox:
+            # HTTP/1.0: the sandbox closes the connection after the answer, and its thread
+            # ends a moment later, perhaps after stop() has begun.
+            assert raw_exchange(sandbox.port, b"GET / HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 401")
+        assert sandbox_threads(sandbox.port) == []
+
+
 def test_stop_interrupts_latency() -> None:
     errors: list[BaseException] = []
 
@@ -452,6 +570,105 @@ def test_repr_shows_url_and_settings_but_no_credential() -> None:
     assert not any(secret in text for secret in secrets.values())
     assert sandbox.api_key == "key-1a2b"
     assert sandbox.refresh_token == "refresh-9i0j"
+
+
+def test_every_argument_is_a_read_only_attribute() -> None:
+    arguments: dict[str, Any] = {
+        "host": "127.0.0.2",
+        "port": 8766,
+        "api_key": "key-1",
+        "access_token": "token-2",
+        "client_id": "client-3",
+        "client_secret": "secret-4",
+        "refresh_token": "refresh-5",
+        "latency": 0.25,
+        "rate_limit_rate": 0.1,
+        "server_error_rate": 0.2,
+        "retry_after": 7,
+        "token_lifetime": 60.0,
+        "seed": 9,
+        "catalog_sizes": {"topTracks": 10},
+        "clock": FakeClock(),
+        "drop_rate": 0.05,
+        "truncate_rate": 0.04,
+        "stall_rate": 0.03,
+        "stall_seconds": 2.5,
+        "redirect_to": "http://127.0.0.1:9",
+    }
+    assert set(arguments) == set(inspect.signature(SandboxServer).parameters)
+    sandbox = SandboxServer(**arguments)
+    text = repr(sandbox)
+    for name, value in arguments.items():
+        assert getattr(sandbox, name) == value
+        message = rf"^'{name}' is read-only: a SandboxServer's settings are fixed at construction"
+        with pytest.raises(AttributeError, match=message):
+            setattr(sandbox, name, value)
+        with pytest.raises(AttributeError, match=message):
+            delattr(sandbox, name)
+        assert getattr(sandbox, name) == value
+    assert repr(sandbox) == text
+
+
+def test_a_refused_setting_changes_nothing(sandbox: SandboxServer) -> None:
+    with pytest.raises(AttributeError, match="'api_key' is read-only"):
+        sandbox.api_key = "another-key"  # type: ignore[assignment]
+    with pytest.raises(AttributeError, match="'latency' is read-only"):
+        sandbox.latency = 1.0  # type: ignore[assignment]
+    assert "latency=0.0" in repr(sandbox)
+    with sandbox.client() as client:
+        assert len(client.get_top_tracks(limit=1)) == 1
+
+
+def test_login_with_amazon_takes_another_refresh_token(sandbox: SandboxServer) -> None:
+    lwa = sandbox.login_with_amazon(refresh_token="not-the-refresh-token", timeout=5.0)
+    with pytest.raises(AuthenticationError, match="invalid_grant"):
+        lwa()
+    assert sandbox.token_requests == 1
+    assert sandbox.login_with_amazon()().startswith("Atza|")
+
+
+@pytest.mark.parametrize(
+    ("method", "class_name", "defaults"),
+    [
+        ("client", "BrowseClient", ("api_key", "access_token", "base_url")),
+        (
+            "login_with_amazon",
+            "LoginWithAmazon",
+            ("client_id", "client_secret", "refresh_token", "token_url"),
+        ),
+    ],
+)
+def test_any_option_replaces_a_default(
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    class_name: str,
+    defaults: tuple[str, ...],
+) -> None:
+    received: list[dict[str, Any]] = []
+    monkeypatch.setattr(amazon_music_browse, class_name, lambda **kwargs: received.append(kwargs))
+    getattr(sandbox, method)()
+    assert set(received[0]) == set(defaults)
+    options = {name: f"given-{name}" for name in defaults} | {"timeout": 3.0}
+    getattr(sandbox, method)(**options)
+    assert received[1] == options
+
+
+def test_catalog_sizes_is_a_read_only_copy() -> None:
+    sizes = {"topTracks": 10}
+    sandbox = SandboxServer(catalog_sizes=sizes)
+    sizes["topTracks"] = 20
+    assert sandbox.catalog_sizes == {"topTracks": 10}
+    with pytest.raises(TypeError):
+        sandbox.catalog_sizes["topTracks"] = 30  # type: ignore[index]
+
+
+def test_port_is_the_bound_port_once_started() -> None:
+    sandbox = SandboxServer()
+    assert sandbox.port == 0
+    with sandbox:
+        assert 0 < sandbox.port < 65536
+        assert sandbox.url.endswith(f":{sandbox.port}")
 
 
 @pytest.mark.parametrize(
@@ -533,6 +750,7 @@ def test_command_line_serves_until_interrupted(stop_signal: signal.Signals) -> N
         process.stdout.close()
         process.stderr.close()
     assert "  x-api-key:      sandbox-key\n" in banner
+    assert f"  export AMAZON_MUSIC_BASE_URL={match[0]}\n" in banner
     assert rest == "Stopped.\n"
     assert err == ""
 
@@ -555,6 +773,89 @@ def test_main_in_process(
     assert out.endswith("Stopped.\n")
     port = int(out.split("\n")[0].rsplit(":", 1)[1])
     assert sandbox_threads(port) == []
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def exports_of(banner: str) -> list[str]:
+    return [line.strip() for line in banner.splitlines() if line.lstrip().startswith("export ")]
+
+
+def test_main_prints_the_exports_to_paste_into_a_shell(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(time, "sleep", lambda seconds: signal.raise_signal(signal.SIGTERM))
+    assert cli.main(["--port", "0"]) == 0
+    out = capsys.readouterr().out
+    url = re.findall(r"listening on (\S+)\n", out)[0]
+    assert exports_of(out) == [
+        f"export AMAZON_MUSIC_BASE_URL={url}",
+        "export AMAZON_MUSIC_API_KEY=sandbox-key",
+        "export AMAZON_MUSIC_ACCESS_TOKEN=sandbox-token",
+    ]
+
+
+SHELL_CHECK = """
+import json, os, requests
+names = ("AMAZON_MUSIC_BASE_URL", "AMAZON_MUSIC_API_KEY", "AMAZON_MUSIC_ACCESS_TOKEN")
+env = {name: os.environ[name] for name in names}
+answer = requests.get(
+    env["AMAZON_MUSIC_BASE_URL"] + "/v1/browse/tracks/top",
+    headers={
+        "x-api-key": env["AMAZON_MUSIC_API_KEY"],
+        "Authorization": "Bearer " + env["AMAZON_MUSIC_ACCESS_TOKEN"],
+    },
+    timeout=10,
+)
+print(json.dumps({"env": env, "status": answer.status_code}))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX shell")
+@pytest.mark.parametrize(
+    "settings",
+    [{"api_key": "k'ey\"$(false);|&"}, {"token_lifetime": 60}],
+    ids=["shell-characters", "expiring-tokens"],
+)
+def test_the_exports_survive_a_shell_and_work_against_the_sandbox(
+    settings: dict[str, Any],
+) -> None:
+    with SandboxServer(**settings) as sandbox:
+        exports = exports_of(cli._banner(sandbox))
+        script = "\n".join(
+            [*exports, f"exec {shlex.quote(sys.executable)} -c {shlex.quote(SHELL_CHECK)}"]
+        )
+        shell = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60)
+        issued = sandbox.issued_tokens
+    assert shell.returncode == 0, shell.stderr
+    seen = json.loads(shell.stdout)
+    assert seen["status"] == 200
+    assert seen["env"]["AMAZON_MUSIC_BASE_URL"] == sandbox.url
+    assert seen["env"]["AMAZON_MUSIC_API_KEY"] == sandbox.api_key
+    if sandbox.token_lifetime is None:
+        assert seen["env"]["AMAZON_MUSIC_ACCESS_TOKEN"] == sandbox.access_token
+    else:
+        assert list(issued) == [seen["env"]["AMAZON_MUSIC_ACCESS_TOKEN"]]
+        assert exports[-1].endswith("  # expires in 60 s")
+
+
+def test_main_ignores_a_second_signal_while_it_stops(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    during_stop: list[object] = []
+    stop = SandboxServer.stop
+
+    def stop_with_a_second_signal(self: SandboxServer) -> None:
+        during_stop.extend(signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM))
+        signal.raise_signal(signal.SIGTERM)  # as ``timeout`` does: a second one
+        stop(self)
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: signal.raise_signal(signal.SIGTERM))
+    monkeypatch.setattr(SandboxServer, "stop", stop_with_a_second_signal)
+    sigint = signal.getsignal(signal.SIGINT)
+    assert cli.main(["--port", "0"]) == 0
+    assert during_stop == [signal.SIG_IGN, signal.SIG_IGN]
+    assert capsys.readouterr().out.endswith("Stopped.\n")
+    assert signal.getsignal(signal.SIGINT) is sigint
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 

@@ -6,13 +6,17 @@ Ctrl-C (SIGINT) or SIGTERM stops it cleanly, with exit status 0.
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import time
 from collections.abc import Sequence
 from types import FrameType
+from typing import Final
 
 from ._app import DEFAULT_STALL_SECONDS
 from ._server import SandboxServer
+
+_STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,9 +53,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Stopped.", flush=True)
     finally:
-        sandbox.stop()
+        _stop_ignoring_signals(sandbox)
         signal.signal(signal.SIGTERM, previous_handler)
     return 0
+
+
+def _stop_ignoring_signals(sandbox: SandboxServer) -> None:
+    """Stop the sandbox, ignoring a second Ctrl-C or SIGTERM meanwhile.
+
+    ``timeout`` sends SIGTERM twice; the second must not cut the stop short with a traceback.
+    """
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _STOP_SIGNALS}
+    try:
+        sandbox.stop()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -121,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _banner(sandbox: SandboxServer) -> str:
-    """What to connect to, with the sandbox's (fake) credentials."""
+    """What to connect to, with the sandbox's (fake) credentials and the shell exports."""
     static_token = sandbox.token_lifetime is None
     bearer = sandbox.access_token if static_token else "$TOKEN"
     lines = [
@@ -133,6 +150,8 @@ def _banner(sandbox: SandboxServer) -> str:
         f"  client_id:      {sandbox.client_id}",
         f"  client_secret:  {sandbox.client_secret}",
         f"  refresh_token:  {sandbox.refresh_token}",
+        "Paste into a shell, and the SDK (every docs snippet too) uses this sandbox:",
+        *_exports(sandbox),
         "Try:",
         f"  curl -d grant_type=refresh_token -d refresh_token={sandbox.refresh_token} "
         f"-d client_id={sandbox.client_id} -d client_secret={sandbox.client_secret} "
@@ -142,6 +161,26 @@ def _banner(sandbox: SandboxServer) -> str:
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
+
+
+def _exports(sandbox: SandboxServer) -> list[str]:
+    """``export`` lines for the environment variables the SDK reads, shell-quoted.
+
+    When tokens expire, the access token is one issued now, and says when it expires.
+    """
+    if sandbox.token_lifetime is None:
+        token, note = sandbox.access_token, ""
+    else:
+        answer = sandbox._app.issue_token()
+        token, note = answer["access_token"], f"  # expires in {answer['expires_in']} s"
+    values = {
+        "AMAZON_MUSIC_BASE_URL": sandbox.url,
+        "AMAZON_MUSIC_API_KEY": sandbox.api_key,
+        "AMAZON_MUSIC_ACCESS_TOKEN": token,
+    }
+    lines = [f"  export {name}={shlex.quote(value)}" for name, value in values.items()]
+    lines[-1] += note
+    return lines
 
 
 if __name__ == "__main__":

@@ -29,9 +29,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Final, NamedTuple
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote_to_bytes, urlsplit
 
-from ._catalog import Catalog, Node
+from ._catalog import Catalog, Items, Node
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -61,6 +61,7 @@ _TOP_LEVEL_PATHS: Final[Mapping[str, str]] = {
 _CATEGORY_SEGMENTS: Final = ("", "v1", "browse", "categories")
 RAW_URI: Final = "RAW_URI"
 """Environ key of the request target as sent (set by the sandbox's server)."""
+_URL_SAFE: Final = "!$&'()*+,/:;=@~"  # sub-delimiters and the like, kept as sent in a URL
 _CATEGORY_KEYS: Final = frozenset({"albums", "playlists", "tracks"})
 _MAX_LIMITS: Final[Mapping[str, int]] = {"topTracks": 20}
 _DEFAULT_MAX_LIMIT: Final = 100
@@ -443,7 +444,7 @@ class SandboxApp:
 
     def _answer(self, route: _Route, limit: str | None, cursor: str | None) -> Node:
         if route.category_id is None:
-            items = self.catalog.collection(route.key)
+            items = self.catalog.items(route.key)
             page = self._page(route.key, route.key, items, limit, cursor)
             return {"data": {route.key: page}}
         category = self.catalog.category(route.category_id)
@@ -451,7 +452,7 @@ class SandboxApp:
             raise _Fail(404, "RESOURCE_NOT_FOUND", f"No category with id {route.category_id!r}.")
         if route.key == "category":
             return {"data": {"category": category}}
-        items = self.catalog.category_collection(route.category_id, route.key)
+        items = self.catalog.items(route.key, route.category_id)
         scope = f"category/{route.category_id}/{route.key}"
         page = self._page(scope, route.key, items, limit, cursor)
         return {
@@ -466,14 +467,14 @@ class SandboxApp:
         }
 
     def _page(
-        self, scope: str, key: str, items: list[Node], limit: str | None, cursor: str | None
+        self, scope: str, key: str, items: Items, limit: str | None, cursor: str | None
     ) -> Node:
         size = _limit(limit, _MAX_LIMITS.get(key, _DEFAULT_MAX_LIMIT))
         offset = self._offset(scope, cursor)
-        nodes = items[offset : offset + size]
+        nodes = items.slice(offset, offset + size)
         end = offset + len(nodes)
-        page_info: Node = {"hasNextPage": end < len(items)}
-        if end < len(items):
+        page_info: Node = {"hasNextPage": end < items.size}
+        if end < items.size:
             page_info["token"] = self.cursors.encode(scope, end)
         if key == "browseCategories":
             edges = [
@@ -526,9 +527,10 @@ class SandboxApp:
             return _oauth_error(401, "invalid_client", "Client authentication failed.")
         if not _same(values["refresh_token"], config.refresh_token):
             return _oauth_error(400, "invalid_grant", "The refresh token is invalid.")
-        return 200, list(_NO_STORE), self._issue_token()
+        return 200, list(_NO_STORE), self.issue_token()
 
-    def _issue_token(self) -> Node:
+    def issue_token(self) -> Node:
+        """Issue an access token, as the token endpoint does; returns its token answer."""
         lifetime = self.config.token_lifetime or DEFAULT_TOKEN_LIFETIME
         token = "Atza|" + secrets.token_urlsafe(270)
         with self._lock:
@@ -542,18 +544,55 @@ class SandboxApp:
 
 
 def _path(environ: WSGIEnvironment) -> str:
-    """PATH_INFO as text: PEP 3333 servers decode it as latin-1; undo that, read UTF-8."""
-    path: str = environ.get("PATH_INFO", "")
+    """PATH_INFO as text (decoded once: PEP 3333 servers hand it over as latin-1)."""
+    return _text(_wsgi_bytes(environ.get("PATH_INFO", "")))
+
+
+def _wsgi_bytes(text: str) -> bytes:
+    """The bytes a WSGI string stands for: latin-1 (PEP 3333), or UTF-8 if already decoded."""
     try:
-        return path.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return path
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _text(raw: bytes) -> str:
+    """Bytes of a URL as text: UTF-8, else latin-1 (so nothing is lost or replaced)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _target(environ: WSGIEnvironment) -> tuple[str, str] | None:
+    """The path and query of the request target as sent (still encoded), or None.
+
+    None when the server did not pass ``RAW_URI`` (the app called directly).
+    """
+    raw: str | None = environ.get(RAW_URI)
+    if raw is None:
+        return None
+    if not raw.startswith("/"):  # absolute-form, as sent to a proxy
+        parts = urlsplit(raw)
+        return parts.path, parts.query
+    path, _, query = raw.partition("?")  # origin-form: "//x" is a path, not a host
+    return path, query
 
 
 def _redirect_location(redirect_to: str, environ: WSGIEnvironment) -> str:
-    """``redirect_to`` + the request's path (encoded again) + ``?`` + its query string."""
-    path = quote(environ.get("PATH_INFO", ""), safe="/;=,", encoding="latin-1")
-    query = environ.get("QUERY_STRING", "")
+    """``redirect_to`` + the request's path + ``?`` + its query, as the client sent them.
+
+    Only what may not appear in a URL is percent-encoded; an escape such as the ``%2F`` of
+    an id stays as it was, so the path keeps its segments.
+    """
+    target = _target(environ)
+    if target is None:  # only the decoded path is known: encode it again
+        path = quote(_wsgi_bytes(environ.get("PATH_INFO", "")), safe=_URL_SAFE)
+        query = environ.get("QUERY_STRING", "")
+    else:
+        path = quote(_wsgi_bytes(target[0]), safe=_URL_SAFE + "%")
+        query = target[1]
+    query = quote(_wsgi_bytes(query), safe=_URL_SAFE + "%?")
     return redirect_to.rstrip("/") + path + (f"?{query}" if query else "")
 
 
@@ -562,10 +601,10 @@ def _segments(environ: WSGIEnvironment) -> list[str]:
 
     Without ``RAW_URI`` (the app called directly), the decoded ``PATH_INFO`` is split.
     """
-    raw: str | None = environ.get(RAW_URI)
-    if raw is None:
+    target = _target(environ)
+    if target is None:
         return _path(environ).split("/")
-    return [unquote(segment) for segment in urlsplit(raw).path.split("/")]
+    return [_text(unquote_to_bytes(_wsgi_bytes(part))) for part in target[0].split("/")]
 
 
 def _route(segments: list[str]) -> _Route | None:

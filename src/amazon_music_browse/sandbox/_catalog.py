@@ -2,8 +2,10 @@
 
 Everything derives from the seed through ``random.Random`` seeded with strings and keyed
 BLAKE2 hashes, never ``hash()``, so a seed gives the same catalog on every machine and
-Python version. Collections are built on first use and cached: starting a sandbox costs
-nothing, and asking for one category never builds the others.
+Python version. Collections are built on first use, in page order and only as far as a
+page needs (`Items`): starting a sandbox costs nothing, asking for one category never
+builds the others, and the first page of a 100,000-item collection costs what any
+other page costs.
 
 Generated ASINs are a keyed permutation of (collection, position), so they are unique
 across the whole catalog without any shared state between lazily built collections, and
@@ -13,14 +15,22 @@ they start with ``B0C``..``B0Z`` so they never collide with the documented ones.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-__all__ = ["CATEGORY_COLLECTIONS", "DEFAULT_SIZES", "MAX_SIZE", "TOP_COLLECTIONS", "Catalog"]
+__all__ = [
+    "CATEGORY_COLLECTIONS",
+    "DEFAULT_SIZES",
+    "MAX_SIZE",
+    "TOP_COLLECTIONS",
+    "Catalog",
+    "Items",
+]
 
 Node = dict[str, Any]
 
@@ -258,6 +268,44 @@ def resolve_sizes(sizes: Mapping[str, int] | None) -> dict[str, int]:
     return resolved
 
 
+class Items:
+    """One collection, built in page order and only as far as the pages asked for.
+
+    Each item is drawn from one seeded stream, in order, so an item cannot be made without
+    the ones before it; building on demand keeps that content and makes a page cost its
+    own length (plus whatever lies before it that no page has asked for yet).
+
+    Args:
+        size: How many items the collection holds.
+        nodes: The items in page order; at most ``size`` are taken, and only when needed.
+    """
+
+    def __init__(self, size: int, nodes: Iterable[Node]) -> None:
+        self.size = size
+        self._nodes: list[Node] = []
+        self._source: Iterator[Node] = itertools.islice(nodes, size)
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> int:
+        """How many items have been built so far."""
+        with self._lock:
+            return len(self._nodes)
+
+    def slice(self, start: int, stop: int) -> list[Node]:
+        """Return the items from ``start`` up to (not including) ``stop``, building them."""
+        stop = min(stop, self.size)
+        with self._lock:
+            missing = stop - len(self._nodes)
+            if missing > 0:
+                self._nodes.extend(itertools.islice(self._source, missing))
+            return self._nodes[start:stop]
+
+    def all(self) -> list[Node]:
+        """Return every item (building the whole collection)."""
+        return self.slice(0, self.size)
+
+
 class Catalog:
     """The items the sandbox serves; the same seed and sizes give the same catalog.
 
@@ -271,23 +319,45 @@ class Catalog:
         self.seed = seed
         self.sizes = resolve_sizes(sizes)
         self._id_key = hashlib.sha256(f"{_SALT}/{seed}/ids".encode()).digest()
-        self._cache: dict[tuple[str, str], list[Node]] = {}
-        self._categories: dict[str, tuple[int, str]] | None = None
+        self._cache: dict[tuple[str, str], Items] = {}
+        self._categories: dict[str, tuple[int, str]] = {}  # id -> (position, name), so far
         self._lock = threading.Lock()
+        self._index_lock = threading.Lock()
+
+    def items(self, key: str, category_id: str | None = None) -> Items:
+        """Return a collection, built on demand.
+
+        Args:
+            key: One of `TOP_COLLECTIONS`, or with ``category_id`` one of
+                `CATEGORY_COLLECTIONS`.
+            category_id: The category whose collection it is, or None.
+
+        Raises:
+            KeyError: no category has this id.
+        """
+        if category_id is None:
+            builders: dict[str, Callable[[], Iterator[Node]]] = {
+                "topTracks": self._top_tracks,
+                "topPlaylists": self._top_playlists,
+                "newPodcastEpisodes": self._episodes,
+                "browseCategories": self._category_list,
+            }
+            return self._cached(key, "", builders[key])
+        found = self._find_category(category_id)
+        if found is None:
+            raise KeyError(category_id)
+        position, name = found
+        return self._cached(
+            key, category_id, lambda: self._category_items(position, category_id, name, key)
+        )
 
     def collection(self, key: str) -> list[Node]:
-        """Return a top-level collection (one of `TOP_COLLECTIONS`), in page order."""
-        builders: dict[str, Callable[[], list[Node]]] = {
-            "topTracks": self._top_tracks,
-            "topPlaylists": self._top_playlists,
-            "newPodcastEpisodes": self._episodes,
-            "browseCategories": self._category_list,
-        }
-        return self._cached(key, "", builders[key])
+        """Return every item of a top-level collection (one of `TOP_COLLECTIONS`), in order."""
+        return self.items(key).all()
 
     def category(self, category_id: str) -> Node | None:
         """Return the full Category object for an exact id, or None when there is none."""
-        found = self._category_index().get(category_id)
+        found = self._find_category(category_id)
         if found is None:
             return None
         return {
@@ -298,30 +368,33 @@ class Catalog:
         }
 
     def category_collection(self, category_id: str, key: str) -> list[Node]:
-        """Return a category's ``albums``, ``playlists`` or ``tracks``, in page order.
+        """Return every item of a category's ``albums``, ``playlists`` or ``tracks``, in order.
 
         Raises:
             KeyError: no category has this id.
         """
-        position, name = self._category_index()[category_id]
-        return self._cached(
-            key, category_id, lambda: self._category_items(position, category_id, name, key)
-        )
+        return self.items(key, category_id).all()
 
     # --- caching and seeded helpers --------------------------------------------------------
 
-    def _cached(self, key: str, scope: str, build: Callable[[], list[Node]]) -> list[Node]:
+    def _cached(self, key: str, scope: str, build: Callable[[], Iterator[Node]]) -> Items:
         with self._lock:
-            nodes = self._cache.get((key, scope))
-            if nodes is None:
-                nodes = self._cache[(key, scope)] = build()
-            return nodes
+            items = self._cache.get((key, scope))
+            if items is None:
+                size = self.sizes[key]
+                items = self._cache[(key, scope)] = Items(size, build())
+            return items
 
-    def _category_index(self) -> dict[str, tuple[int, str]]:
-        if self._categories is None:
-            nodes = self.collection("browseCategories")
-            self._categories = {node["id"]: (i, node["name"]) for i, node in enumerate(nodes)}
-        return self._categories
+    def _find_category(self, category_id: str) -> tuple[int, str] | None:
+        """The position and name of a category, building the list only as far as it."""
+        categories = self.items("browseCategories")
+        with self._index_lock:
+            index = self._categories
+            while category_id not in index and len(index) < categories.size:
+                start = len(index)
+                for position, node in enumerate(categories.slice(start, start + 100), start):
+                    index[node["id"]] = (position, node["name"])
+            return index.get(category_id)
 
     def _rng(self, name: str) -> random.Random:
         return random.Random(f"{_SALT}/{self.seed}/{name}")
@@ -351,33 +424,33 @@ class Catalog:
 
     # --- builders ---------------------------------------------------------------------------
 
-    def _top_tracks(self) -> list[Node]:
-        return self._fill(_DOC_TOP_TRACKS, self.sizes["topTracks"], "topTracks", self._tracks, 0)
+    def _top_tracks(self) -> Iterator[Node]:
+        return self._fill(_DOC_TOP_TRACKS, "topTracks", self._tracks, 0)
 
-    def _top_playlists(self) -> list[Node]:
-        size = self.sizes["topPlaylists"]
-        return self._fill(_DOC_TOP_PLAYLISTS, size, "topPlaylists", self._playlists, 2)
+    def _top_playlists(self) -> Iterator[Node]:
+        return self._fill(_DOC_TOP_PLAYLISTS, "topPlaylists", self._playlists, 2)
 
-    def _category_items(self, position: int, category_id: str, genre: str, key: str) -> list[Node]:
+    def _category_items(
+        self, position: int, category_id: str, genre: str, key: str
+    ) -> Iterator[Node]:
         documented = _DOC_CATEGORY_ITEMS.get((category_id, key), ())
         namespace = 4 + 2 * (len(CATEGORY_COLLECTIONS) * position + CATEGORY_COLLECTIONS.index(key))
         make = {"albums": self._albums, "playlists": self._playlists, "tracks": self._tracks}[key]
-        rng_name = f"category/{category_id}/{key}"
-        return self._fill(documented, self.sizes[key], rng_name, make, namespace, genre)
+        return self._fill(documented, f"category/{category_id}/{key}", make, namespace, genre)
 
     def _fill(
         self,
         documented: tuple[Node, ...],
-        size: int,
         rng_name: str,
         make: Callable[[random.Random, int, int, str | None], Node],
         namespace: int,
         genre: str | None = None,
-    ) -> list[Node]:
-        """Return ``size`` nodes: the documented ones first, then generated ones."""
+    ) -> Iterator[Node]:
+        """Yield the documented nodes first, then generated ones, without end."""
+        yield from documented
         rng = self._rng(rng_name)
-        generated = (make(rng, namespace, i, genre) for i in range(size - len(documented)))
-        return [*documented[:size], *generated]
+        for i in itertools.count():
+            yield make(rng, namespace, i, genre)
 
     def _tracks(self, rng: random.Random, namespace: int, i: int, genre: str | None) -> Node:
         track_id = self._asin(namespace, i)
@@ -411,23 +484,22 @@ class Catalog:
             "trackCount": track_count,
         }
 
-    def _episodes(self) -> list[Node]:
+    def _episodes(self) -> Iterator[Node]:
+        yield from _DOC_EPISODES
         rng = self._rng("newPodcastEpisodes")
         shows = [(name, _uuid(rng)) for name in _SHOWS]
-        nodes = list(_DOC_EPISODES[: self.sizes["newPodcastEpisodes"]])
-        for _ in range(self.sizes["newPodcastEpisodes"] - len(nodes)):
+        while True:
             show, show_id = rng.choice(shows)
             episode_id = _uuid(rng)
-            nodes.append(
-                {
-                    "id": episode_id,
-                    "title": f"{show}: {_title(rng, _EPISODE_TITLES)}",
-                    "url": f"{_WEB}/podcasts/{show_id}/episodes/{episode_id}",
-                }
-            )
-        return nodes
+            yield {
+                "id": episode_id,
+                "title": f"{show}: {_title(rng, _EPISODE_TITLES)}",
+                "url": f"{_WEB}/podcasts/{show_id}/episodes/{episode_id}",
+            }
 
-    def _category_list(self) -> list[Node]:
+    def _category_list(self) -> Iterator[Node]:
+        for category_id, name in _DOC_CATEGORIES:
+            yield {"id": category_id, "name": name}
         rng = self._rng("browseCategories")
         documented_names = {name for _, name in _DOC_CATEGORIES}
         genres = [genre for genre in _GENRES if genre not in documented_names]
@@ -440,16 +512,13 @@ class Catalog:
         ]
         rng.shuffle(blends)
         names = genres + blends
-        size = self.sizes["browseCategories"]
-        nodes = [{"id": cid, "name": name} for cid, name in _DOC_CATEGORIES[:size]]
-        seen = {cid for cid, _ in _DOC_CATEGORIES}
-        while len(nodes) < size:
+        seen = {category_id for category_id, _ in _DOC_CATEGORIES}
+        for generated in itertools.count():
             category_id = "".join(rng.choices(_BASE62, k=8))
-            if category_id not in seen:
-                seen.add(category_id)
-                generated = len(nodes) - len(_DOC_CATEGORIES)
-                nodes.append({"id": category_id, "name": names[generated % len(names)]})
-        return nodes
+            while category_id in seen:
+                category_id = "".join(rng.choices(_BASE62, k=8))
+            seen.add(category_id)
+            yield {"id": category_id, "name": names[generated % len(names)]}
 
 
 def _title(rng: random.Random, templates: tuple[str, ...], **extra: str) -> str:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import selectors
 import socket
 import socketserver
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Final, cast
+from types import MappingProxyType, TracebackType
+from typing import IO, TYPE_CHECKING, Any, Final, Generic, NoReturn, TypeVar, cast, overload
 from wsgiref.headers import Headers
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
@@ -37,10 +39,46 @@ __all__ = ["SandboxServer"]
 
 logger = logging.getLogger("amazon_music_browse.sandbox")
 
-_POLL_INTERVAL: Final = 0.05  # how often the accept loop looks for a shutdown request
 _IDLE_TIMEOUT: Final = 60.0  # an idle keep-alive connection is closed after this
 _MAX_BODY: Final = 1024 * 1024
 _THREAD_NAME: Final = "amazon-music-sandbox"
+
+
+_T = TypeVar("_T")
+
+
+class _Setting(Generic[_T]):
+    """A read-only attribute of `SandboxServer`: the value of one constructor argument.
+
+    A setting cannot change once the server is built (the running server would never see
+    the new value), so assigning or deleting one raises `AttributeError`.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _Setting[_T]: ...
+    @overload
+    def __get__(self, instance: SandboxServer, owner: type | None = None) -> _T: ...
+    def __get__(
+        self, instance: SandboxServer | None, owner: type | None = None
+    ) -> _T | _Setting[_T]:
+        if instance is None:
+            return self
+        return cast("_T", instance._settings[self.name])
+
+    def __set__(self, instance: SandboxServer, value: NoReturn) -> NoReturn:
+        raise self._read_only()
+
+    def __delete__(self, instance: SandboxServer) -> NoReturn:
+        raise self._read_only()
+
+    def _read_only(self) -> AttributeError:
+        return AttributeError(
+            f"{self.name!r} is read-only: a SandboxServer's settings are fixed at "
+            f"construction; create another SandboxServer({self.name}=...) to change it"
+        )
 
 
 class SandboxServer:
@@ -99,6 +137,27 @@ class SandboxServer:
     `token_requests`, `faults`.
     """
 
+    host = _Setting[str]()
+    port = _Setting[int]()  # the bound port once started
+    api_key = _Setting[str]()
+    access_token = _Setting[str]()
+    client_id = _Setting[str]()
+    client_secret = _Setting[str]()
+    refresh_token = _Setting[str]()
+    latency = _Setting[float]()
+    rate_limit_rate = _Setting[float]()
+    server_error_rate = _Setting[float]()
+    retry_after = _Setting[int]()
+    token_lifetime = _Setting["float | None"]()
+    seed = _Setting[int]()
+    catalog_sizes = _Setting["Mapping[str, int] | None"]()
+    clock = _Setting["Callable[[], float]"]()
+    drop_rate = _Setting[float]()
+    truncate_rate = _Setting[float]()
+    stall_rate = _Setting[float]()
+    stall_seconds = _Setting[float]()
+    redirect_to = _Setting["str | None"]()
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -148,26 +207,16 @@ class SandboxServer:
             stall_seconds=stall_seconds,
             redirect_to=redirect_to,
         )
-        self.host = host
-        self.port = port
-        self.api_key = api_key
-        self.access_token = access_token
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.refresh_token = refresh_token
-        self.latency = latency
-        self.rate_limit_rate = rate_limit_rate
-        self.server_error_rate = server_error_rate
-        self.retry_after = retry_after
-        self.token_lifetime = token_lifetime
-        self.seed = seed
-        self.drop_rate = drop_rate
-        self.truncate_rate = truncate_rate
-        self.stall_rate = stall_rate
-        self.stall_seconds = stall_seconds
-        self.redirect_to = redirect_to
         self._stopping = threading.Event()
         self._app = SandboxApp(self._config, clock=clock, sleep=self._stopping.wait)
+        self._settings: dict[str, object] = {
+            **{field.name: getattr(self._config, field.name) for field in fields(self._config)},
+            "host": host,
+            "port": port,
+            "clock": clock,
+        }
+        if catalog_sizes is not None:  # a copy: changing the caller's mapping changes nothing
+            self._settings["catalog_sizes"] = MappingProxyType(dict(catalog_sizes))
         self._lock = threading.Lock()
         self._httpd: _ThreadingWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -230,10 +279,9 @@ class SandboxServer:
                 return self
             self._stopping.clear()
             httpd = _ThreadingWSGIServer((self.host, self.port), self._app, self._stopping.wait)
-            self.port = httpd.server_port
+            self._settings["port"] = httpd.server_port
             thread = threading.Thread(
-                target=httpd.serve_forever,
-                kwargs={"poll_interval": _POLL_INTERVAL},
+                target=httpd.serve,
                 name=f"{_THREAD_NAME}:{self.port}",
                 daemon=True,
             )
@@ -250,7 +298,7 @@ class SandboxServer:
                 return
             self._httpd = self._thread = None
             self._stopping.set()  # ends any latency or stall wait at once
-            httpd.shutdown()
+            httpd.wake()
             thread.join()
             httpd.close_connections()
             httpd.server_close()
@@ -305,20 +353,29 @@ class SandboxServer:
         return BrowseClient(**{**defaults, **options})
 
     def login_with_amazon(self, **options: Any) -> LoginWithAmazon:
-        """Return a `LoginWithAmazon` token provider using this sandbox's token endpoint."""
+        """Return a `LoginWithAmazon` token provider using this sandbox's token endpoint.
+
+        ``options`` go to its constructor and may replace the defaults too: e.g. a wrong
+        ``refresh_token=`` to test a refused refresh, or ``timeout=``.
+        """
         from amazon_music_browse import LoginWithAmazon
 
-        return LoginWithAmazon(
-            self.client_id,
-            self.client_secret,
-            self.refresh_token,
-            token_url=self.token_url,
-            **options,
-        )
+        defaults = {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+            "token_url": self.token_url,
+        }
+        return LoginWithAmazon(**{**defaults, **options})
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    """One daemon thread per connection; `close_connections` ends and joins them all."""
+    """One daemon thread per connection; `close_connections` ends and joins them all.
+
+    `serve` accepts connections until `wake` is called. It never polls: it waits on the
+    listening socket and on one end of a socket pair, and `wake` writes to the other end,
+    so stopping an idle server takes as long as a thread switch.
+    """
 
     daemon_threads = True
     block_on_close = False  # connections are tracked and joined by close_connections
@@ -328,10 +385,43 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.wait = wait  # waits out a stall; returns True at once when the server stops
-        self._connections: dict[Any, threading.Thread] = {}
+        self._connections: set[Any] = set()  # the sockets of open connections
+        self._connection_threads: list[threading.Thread] = []  # started and not yet joined
         self._connections_lock = threading.Lock()
+        self._wakeup, self._waker = socket.socketpair()  # before binding: a failure closes it
         super().__init__(address, _RequestHandler)
         self.app = app
+
+    def serve(self) -> None:
+        """Accept connections, each served on its own thread, until `wake` is called."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.socket, selectors.EVENT_READ)
+            selector.register(self._wakeup, selectors.EVENT_READ)
+            while True:
+                for key, _ in selector.select():
+                    if key.fileobj is self._wakeup:
+                        return
+                    self._accept()
+
+    def wake(self) -> None:
+        """Make `serve` return, now or as soon as it starts waiting."""
+        self._waker.send(b"\0")
+
+    def _accept(self) -> None:
+        try:
+            request, client_address = self.get_request()
+        except OSError:  # the client gave up before it was accepted
+            return
+        try:
+            self.process_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+            self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wakeup.close()
+        self._waker.close()
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind calls socket.getfqdn(), which can stall on DNS.
@@ -347,22 +437,29 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
             daemon=True,
         )
         with self._connections_lock:
-            self._connections[request] = thread
+            self._connections.add(request)
+            running = [other for other in self._connection_threads if other.is_alive()]
+            self._connection_threads = [*running, thread]
         thread.start()
 
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
-            self._connections.pop(request, None)
+            self._connections.discard(request)
         super().shutdown_request(request)
 
     def close_connections(self) -> None:
-        """Shut every open connection (idle keep-alive ones too) and join its thread."""
+        """Shut every open connection (idle keep-alive ones too) and join every thread.
+
+        A thread that has just closed its connection is joined too: it may not have
+        ended yet.
+        """
         with self._connections_lock:
-            connections = list(self._connections.items())
-        for request, _ in connections:
+            requests, threads = list(self._connections), self._connection_threads
+            self._connection_threads = []
+        for request in requests:
             with contextlib.suppress(OSError):
                 request.shutdown(socket.SHUT_RDWR)
-        for _, thread in connections:
+        for thread in threads:
             thread.join(timeout=1.0)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -393,6 +490,15 @@ class _RequestHandler(WSGIRequestHandler):
             BaseHTTPRequestHandler.handle(self)  # handle_one_request until close_connection
         except OSError:  # the client went away, or stop() shut the socket
             self.close_connection = True
+
+    def finish(self) -> None:
+        """Flush and close the streams; an answer the client is gone for is dropped quietly."""
+        try:
+            super().finish()
+        except OSError:  # the buffered answer had nowhere to go: drop it
+            with contextlib.suppress(OSError):
+                self.wfile.close()  # already closed unless the failure came before
+            self.rfile.close()
 
     def handle_one_request(self) -> None:
         self.raw_requestline = self.rfile.readline(65537)
