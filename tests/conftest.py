@@ -14,7 +14,12 @@ BASE_URL = "https://api.music.amazon.dev"
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Remove credentials and proxy settings of the machine from every test."""
-    for name in ("AMAZON_MUSIC_API_KEY", "AMAZON_MUSIC_ACCESS_TOKEN", "AMAZON_MUSIC_BASE_URL"):
+    for name in (
+        "AMAZON_MUSIC_API_KEY",
+        "AMAZON_MUSIC_ACCESS_TOKEN",
+        "AMAZON_MUSIC_BASE_URL",
+        "AMAZON_MUSIC_LWA_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import threading
 import time
@@ -19,7 +20,7 @@ from typing import Any
 import requests
 
 from ._config import Timeout, check_https_url, check_timeout
-from ._constants import MAX_TOKEN_RESPONSE_BYTES, USER_AGENT
+from ._constants import ENV_LWA_URL, MAX_TOKEN_RESPONSE_BYTES, USER_AGENT
 from ._credentials import is_header_safe
 from ._errors import (
     APIError,
@@ -40,7 +41,10 @@ __all__ = ["DEFAULT_TOKEN_URL", "LoginWithAmazon"]
 
 _monotonic = time.monotonic
 
-DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+TOKEN_PATH = "/auth/o2/token"
+"""The token endpoint's path below a Login with Amazon base URL."""
+
+DEFAULT_TOKEN_URL = "https://api.amazon.com" + TOKEN_PATH
 """The Login with Amazon token endpoint for North America (EU: api.amazon.co.uk, FE: .co.jp)."""
 
 DEFAULT_TOKEN_TIMEOUT = 10.0
@@ -88,7 +92,9 @@ class LoginWithAmazon:
         client_id: the LWA client ID of your security profile.
         client_secret: the LWA client secret of your security profile.
         refresh_token: the user's refresh token (``Atzr|...``).
-        token_url: the token endpoint; ``https://`` only, or ``http://`` on loopback.
+        token_url: the token endpoint; ``https://`` only, or ``http://`` on loopback;
+            default: ``$AMAZON_MUSIC_LWA_URL/auth/o2/token`` when that variable names a
+            Login with Amazon base URL (a sandbox's, say), else North America's endpoint.
             EU: ``https://api.amazon.co.uk/auth/o2/token``, FE: ``.co.jp``.
         timeout: seconds for the connection and each read, or ``(connect, read)``.
         session: a ``requests.Session`` to send through (never closed by this object).
@@ -102,7 +108,7 @@ class LoginWithAmazon:
         client_id: str,
         client_secret: str,
         refresh_token: str,
-        token_url: str = DEFAULT_TOKEN_URL,
+        token_url: str | None = None,
         *,
         timeout: Timeout = DEFAULT_TOKEN_TIMEOUT,
         session: requests.Session | None = None,
@@ -114,7 +120,7 @@ class LoginWithAmazon:
         self._client_id = _check_credential(client_id, "client_id")
         self._client_secret = _check_credential(client_secret, "client_secret")
         self._refresh_token = _check_credential(refresh_token, "refresh_token")
-        self._token_url = check_https_url(token_url, "token_url", DEFAULT_TOKEN_URL)
+        self._token_url = _token_url(token_url)
         self._timeout = check_timeout(timeout)
         self._transport = Transport(session, self._token_url, max_connections=1)
         self._lock = threading.Lock()
@@ -292,6 +298,17 @@ class LoginWithAmazon:
                 text,
             )
         return text
+
+
+def _token_url(token_url: str | None) -> str:
+    """The token endpoint: the one given, else the environment's LWA base URL's, else NA's."""
+    if token_url is not None:
+        return check_https_url(token_url, "token_url", DEFAULT_TOKEN_URL)
+    base = os.environ.get(ENV_LWA_URL)
+    if base:
+        base = check_https_url(base, ENV_LWA_URL, "https://api.amazon.com").rstrip("/")
+        return base + TOKEN_PATH
+    return DEFAULT_TOKEN_URL
 
 
 def _optional(redact: Callable[[str], str], text: str | None) -> str | None:

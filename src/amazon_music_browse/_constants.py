@@ -54,6 +54,8 @@ MAX_EMPTY_PAGES = 100
 ENV_API_KEY = "AMAZON_MUSIC_API_KEY"
 ENV_ACCESS_TOKEN = "AMAZON_MUSIC_ACCESS_TOKEN"
 ENV_BASE_URL = "AMAZON_MUSIC_BASE_URL"
+ENV_LWA_URL = "AMAZON_MUSIC_LWA_URL"
+"""The base URL of Login with Amazon's endpoints (``…/auth/o2/token``), e.g. a sandbox's."""
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 

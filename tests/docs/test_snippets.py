@@ -22,21 +22,18 @@ A small fence parser (`parse_blocks`) collects the fenced blocks of a Markdown f
 
 How snippets written for the real service reach the sandbox
 -----------------------------------------------------------
-Each page gets a fresh `SandboxServer` (seed 0, so its data and outputs are fixed).
+Exactly as a reader's would: each page gets a fresh sandbox started from its command line
+(``python -m amazon_music_browse.sandbox --port 0``, seed 0, so its data and outputs are
+fixed), and the ``export`` lines its banner prints are set in the environment, as
+pasting them into a shell would. They name the sandbox's URL
+(``AMAZON_MUSIC_BASE_URL``, ``AMAZON_MUSIC_LWA_URL``), its credentials
+(``AMAZON_MUSIC_API_KEY``, ``AMAZON_MUSIC_ACCESS_TOKEN``) and its Login with Amazon
+secrets (``LWA_CLIENT_ID``, ``LWA_CLIENT_SECRET``, ``LWA_REFRESH_TOKEN``, the names the
+Authentication page uses for the reader's own). The SDK reads them where an argument is
+left out.
 
-- ``AMAZON_MUSIC_API_KEY`` and ``AMAZON_MUSIC_ACCESS_TOKEN`` are set to the sandbox's
-  credentials: the SDK reads them when ``api_key``/``access_token`` are left out, exactly
-  as it would read the reader's real ones.
-- ``LWA_CLIENT_ID``, ``LWA_CLIENT_SECRET`` and ``LWA_REFRESH_TOKEN`` (the names the
-  Authentication page uses for the reader's own Login with Amazon secrets) are set to
-  the sandbox's.
-- The one thing the environment cannot say is where the service lives: the default
-  ``base_url`` of `BrowseClient` and the default ``token_url`` of `LoginWithAmazon` are
-  bound when the functions are defined, so the test replaces those two defaults
-  (``monkeypatch``, restored afterwards) with the sandbox's URLs.
-
-Nothing else is patched (not even the retry sleep: snippets keep their waits short), so
-a snippet that passes ``base_url=`` or starts its own `SandboxServer` runs exactly as
+Nothing is patched (not even the retry sleep: snippets keep their waits short), so a
+snippet that passes ``base_url=`` or starts its own `SandboxServer` runs exactly as
 written. Clients, token providers and sandboxes a page leaves open are closed after it.
 
 The other tests check the parser itself, that every page is in the mkdocs nav, that
@@ -48,11 +45,11 @@ mkdocstrings[python] (the dev extra), and fails, never skips, without them.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import io
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import types
@@ -158,36 +155,49 @@ def page_id(path: Path) -> str:
 # -- the environment a page runs in ----------------------------------------------------
 
 
-def replace_default(
-    monkeypatch: pytest.MonkeyPatch, function: Any, name: str, value: object
-) -> None:
-    """Replace the default of parameter ``name`` of ``function`` (restored after the test)."""
-    parameter = inspect.signature(function).parameters[name]
-    if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
-        monkeypatch.setitem(function.__kwdefaults__, name, value)
-        return
-    positional = [
-        p
-        for p in inspect.signature(function).parameters.values()
-        if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and p.default is not p.empty
-    ]
-    defaults = list(function.__defaults__)
-    defaults[positional.index(parameter)] = value
-    monkeypatch.setattr(function, "__defaults__", tuple(defaults))
+def sandbox_exports(banner: Iterator[str]) -> dict[str, str]:
+    """The variables of the ``export`` lines a sandbox's banner prints, as a shell reads them."""
+    exports: dict[str, str] = {}
+    for line in banner:
+        if line.startswith("Press Ctrl-C"):
+            return exports
+        words = shlex.split(line, comments=True)
+        if words[:1] == ["export"]:
+            name, _, value = words[1].partition("=")
+            exports[name] = value
+    raise AssertionError(f"the sandbox's banner ended early; exports so far: {sorted(exports)}")
 
 
 @pytest.fixture
-def docs_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
-    """A running sandbox that a snippet written for the real service reaches unchanged."""
-    with SandboxServer() as sandbox:
-        monkeypatch.setenv("AMAZON_MUSIC_API_KEY", sandbox.api_key)
-        monkeypatch.setenv("AMAZON_MUSIC_ACCESS_TOKEN", sandbox.access_token)
-        monkeypatch.setenv("LWA_CLIENT_ID", sandbox.client_id)
-        monkeypatch.setenv("LWA_CLIENT_SECRET", sandbox.client_secret)
-        monkeypatch.setenv("LWA_REFRESH_TOKEN", sandbox.refresh_token)
-        replace_default(monkeypatch, BrowseClient.__init__, "base_url", sandbox.url)
-        replace_default(monkeypatch, LoginWithAmazon.__init__, "token_url", sandbox.token_url)
-        yield sandbox
+def docs_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """A sandbox started from its command line, its printed exports set as a shell would."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "amazon_music_browse.sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AMAZON_MUSIC_")},
+    )
+    try:
+        assert process.stdout is not None
+        exports = sandbox_exports(iter(process.stdout.readline, ""))
+        assert set(exports) >= {
+            "AMAZON_MUSIC_BASE_URL",
+            "AMAZON_MUSIC_API_KEY",
+            "AMAZON_MUSIC_ACCESS_TOKEN",
+        }
+        for name, value in exports.items():
+            monkeypatch.setenv(name, value)
+        yield exports
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # pragma: no cover - reported by the assert below
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    assert process.returncode == 0
 
 
 def close_leftovers(namespace: dict[str, Any]) -> None:
@@ -259,7 +269,7 @@ def run_files(blocks: list[Block], pytester: pytest.Pytester) -> None:
 
 @pytest.mark.parametrize("path", PAGES, ids=page_id)
 def test_page_snippets_run(
-    path: Path, docs_sandbox: SandboxServer, request: pytest.FixtureRequest
+    path: Path, docs_sandbox: dict[str, str], request: pytest.FixtureRequest
 ) -> None:
     blocks = parse_blocks(path.read_text(encoding="utf-8"), path)
     for block in blocks:

@@ -177,9 +177,13 @@ def _exports(sandbox: SandboxServer) -> list[str]:
         "AMAZON_MUSIC_BASE_URL": sandbox.url,
         "AMAZON_MUSIC_API_KEY": sandbox.api_key,
         "AMAZON_MUSIC_ACCESS_TOKEN": token,
+        "AMAZON_MUSIC_LWA_URL": sandbox.url,
+        "LWA_CLIENT_ID": sandbox.client_id,
+        "LWA_CLIENT_SECRET": sandbox.client_secret,
+        "LWA_REFRESH_TOKEN": sandbox.refresh_token,
     }
     lines = [f"  export {name}={shlex.quote(value)}" for name, value in values.items()]
-    lines[-1] += note
+    lines[2] += note
     return lines
 
 
