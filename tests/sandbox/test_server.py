@@ -791,6 +791,10 @@ def test_main_prints_the_exports_to_paste_into_a_shell(
         f"export AMAZON_MUSIC_BASE_URL={url}",
         "export AMAZON_MUSIC_API_KEY=sandbox-key",
         "export AMAZON_MUSIC_ACCESS_TOKEN=sandbox-token",
+        f"export AMAZON_MUSIC_LWA_URL={url}",
+        "export LWA_CLIENT_ID=sandbox-client",
+        "export LWA_CLIENT_SECRET=sandbox-secret",
+        "export LWA_REFRESH_TOKEN=sandbox-refresh",
     ]
 
 
@@ -835,7 +839,7 @@ def test_the_exports_survive_a_shell_and_work_against_the_sandbox(
         assert seen["env"]["AMAZON_MUSIC_ACCESS_TOKEN"] == sandbox.access_token
     else:
         assert list(issued) == [seen["env"]["AMAZON_MUSIC_ACCESS_TOKEN"]]
-        assert exports[-1].endswith("  # expires in 60 s")
+        assert exports[2].endswith("  # expires in 60 s")
 
 
 def test_main_ignores_a_second_signal_while_it_stops(

@@ -280,3 +280,26 @@ def test_credentials_never_appear_in_repr_of_a_closed_client() -> None:
     client.close()
     assert API_KEY not in repr(client)
     assert ACCESS_TOKEN not in repr(client)
+
+
+# -- Login with Amazon's endpoint from the environment ----------------------------------------
+
+
+def test_the_token_url_comes_from_the_lwa_base_url_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from amazon_music_browse import LoginWithAmazon
+
+    monkeypatch.setenv("AMAZON_MUSIC_LWA_URL", "http://127.0.0.1:8765/")
+    assert LoginWithAmazon("id", "secret", "refresh").token_url == (
+        "http://127.0.0.1:8765/auth/o2/token"
+    )
+    explicit = LoginWithAmazon("id", "secret", "refresh", "https://api.amazon.co.uk/auth/o2/token")
+    assert explicit.token_url == "https://api.amazon.co.uk/auth/o2/token"
+    monkeypatch.setenv("AMAZON_MUSIC_LWA_URL", "http://lwa.example.com")
+    with pytest.raises(ConfigurationError, match="AMAZON_MUSIC_LWA_URL must use https://"):
+        LoginWithAmazon("id", "secret", "refresh")
+    monkeypatch.delenv("AMAZON_MUSIC_LWA_URL")
+    assert LoginWithAmazon("id", "secret", "refresh").token_url == (
+        "https://api.amazon.com/auth/o2/token"
+    )
