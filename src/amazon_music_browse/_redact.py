@@ -53,13 +53,18 @@ def _char_pattern(char: str) -> str:
 def _compile(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
     if not secrets:
         return None
-    alternatives = ("".join(_char_pattern(char) for char in secret) for secret in secrets)
-    # A marker already in the text matches first and is kept: redacting twice is harmless.
-    return re.compile(f"({re.escape(REDACTED)})|" + "|".join(alternatives))
+    spelled = "|".join("".join(_char_pattern(char) for char in secret) for secret in secrets)
+    # Tried in this order at each position: a marker already in the text (kept: redacting
+    # twice is harmless); a credential; a backslash and a credential (replaced together:
+    # in JSON `\nXYZ` a credential `nXYZ` overlaps the escape `\n`, and a backslash left
+    # before the marker would escape its "[" and break the JSON); any other backslash
+    # with the character after it (kept as a pair, so `\\nXYZ` keeps its escaped
+    # backslash and only `nXYZ` is replaced).
+    return re.compile(f"({re.escape(REDACTED)})|(?:{spelled})|\\\\(?:{spelled})|(\\\\[\\s\\S])")
 
 
 def _replace(match: re.Match[str]) -> str:
-    return match[1] or REDACTED
+    return match[1] or match[2] or REDACTED
 
 
 class Redactor:

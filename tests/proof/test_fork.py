@@ -132,6 +132,7 @@ class Children:
             context = multiprocessing.get_context("fork")
             process = context.Process(target=child, args=(job, out, self._gate_r), daemon=True)
             process.start()
+            assert process.pid is not None
             self.processes.append(process)
             self.pids.append(process.pid)
         else:
@@ -238,7 +239,7 @@ def run_workers(
 def test_forked_workers_each_get_their_own_answers(tmp_path: Path, session: str) -> None:
     """With the session the client creates (replaced in the child) and with a session
     passed in (kept, its pools emptied in the child)."""
-    options = {"session": requests.Session()} if session == "passed-in" else {}
+    options: dict[str, Any] = {"session": requests.Session()} if session == "passed-in" else {}
     with SandboxServer() as sandbox:
         counts, results, client, expected = run_workers(
             sandbox, tmp_path, calls_each=CALLS, stop_after=CALLS + 1, **options
