@@ -4,14 +4,15 @@ A read timeout bounds each wait for data, not an answer: a server sending one by
 half second never trips it. Here a watchdog thread shuts down the socket of an attempt
 whose deadline passed, so the blocked read ends at once and the attempt fails.
 
-The socket is armed as soon as the request is on the wire: by `DeadlineAdapter`'s
-connections (mounted on the sessions the client creates) for the headers and the body,
-or by the transport once the headers are in, for a session passed in.
+The socket is armed as soon as the request is on the wire, by a hook on urllib3's
+connections (`install_connection_hook`), for the sessions the client creates and those
+passed in alike.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import itertools
 import socket
@@ -20,16 +21,14 @@ import time
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection
 
 from ._fork import reset_after_fork
 
 __all__ = [
+    "install_connection_hook",
     "Alarm",
     "AttemptDeadline",
-    "DeadlineAdapter",
     "DeadlinePassed",
     "raise_if_deadline_passed",
     "watchdog",
@@ -110,8 +109,9 @@ _attempt = threading.local()
 class AttemptDeadline:
     """Arm the deadline of the attempt this thread sends next, and disarm it on exit.
 
-    ``budget`` is in seconds from when the request has been sent. The alarm is set by
-    `DeadlineAdapter`'s connection, or later by `arm_socket` for a session passed in.
+    ``budget`` is in seconds from when the request has been sent. The alarm is set by the
+    connection as it waits for the headers (`install_connection_hook`), or by the
+    transport through `arm_socket` once they are in, for a connection that is not urllib3's.
     """
 
     def __init__(self, budget: float) -> None:
@@ -166,39 +166,28 @@ def _arm_current(sock: Any) -> None:
         current.arm_socket(sock)
 
 
-class _DeadlineHTTPConnection(HTTPConnection):
-    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        _arm_current(self.sock)
-        return super().getresponse(*args, **kwargs)
+_hook_lock = threading.Lock()
 
 
-class _DeadlineHTTPSConnection(HTTPSConnection):
-    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        _arm_current(self.sock)
-        return super().getresponse(*args, **kwargs)
+def install_connection_hook() -> None:
+    """Make urllib3's connections arm the current attempt's deadline as the request leaves.
 
-
-class _DeadlineHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _DeadlineHTTPConnection
-
-
-class _DeadlineHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _DeadlineHTTPSConnection
-
-
-class DeadlineAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` whose connections arm the current attempt's deadline.
-
-    Its pool holds ``max_connections`` connections per host and makes more threads wait
-    for one (``pool_block``), so no connection is opened only to be thrown away.
+    Installed once per process, on urllib3's ``HTTPConnection.getresponse`` (which its
+    HTTPS connection inherits), so it covers the sessions the client creates and those
+    passed in alike. It acts only in a thread inside one of this package's attempts;
+    any other use of urllib3 in the process goes through untouched.
     """
+    with _hook_lock:
+        original = HTTPConnection.getresponse
+        if getattr(original, "_arms_deadline", False):
+            return
 
-    def __init__(self, max_connections: int) -> None:
-        super().__init__(pool_maxsize=max_connections, pool_block=True)
+        @functools.wraps(original)
+        def getresponse(self: HTTPConnection, *args: Any, **kwargs: Any) -> Any:
+            current: AttemptDeadline | None = getattr(_attempt, "current", None)
+            if current is not None:
+                current.arm_socket(self.sock)
+            return original(self, *args, **kwargs)
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _DeadlineHTTPPool,
-            "https": _DeadlineHTTPSPool,
-        }
+        getresponse._arms_deadline = True  # type: ignore[attr-defined]
+        HTTPConnection.getresponse = getresponse  # type: ignore[method-assign]

@@ -311,8 +311,7 @@ def invalid_body(
     """The error for a 2xx body that cannot be read, quoting its (redacted) start."""
     text = redact(body.decode("utf-8", errors="replace"))
     quoted = f"it began: {excerpt(text)}" if text.strip() else "the body was empty"
-    return ResponseValidationError(
-        f"{source} answered {status_code} with a body that {reason}; {quoted}",
-        status_code=status_code,
-        body=text,
-    )
+    # The source names a header (Content-Type) and the reason field names: both are the
+    # service's words, which may echo a credential.
+    message = redact(f"{source} answered {status_code} with a body that {reason}")
+    return ResponseValidationError(f"{message}; {quoted}", status_code=status_code, body=text)

@@ -1,7 +1,8 @@
 """Removing credentials from text a service sent back: verbatim or JSON-escaped.
 
 A service may echo a credential in an error message, a header or a body, and JSON lets
-it spell every character in more than one way (``/`` as ``\\/``, ``A`` as ``\\u0041``).
+it spell every character in more than one way (``/`` as ``\\/``, ``A`` as ``\\u0041``);
+a URL it quotes may percent-encode it (``|`` as ``%7C``).
 A `Redactor` matches each credential in any mix of those spellings, in one pass, so a
 replacement is never searched again: the ``[REDACTED]`` marker and the text around it
 stay intact. Credentials shorter than `MIN_REDACTED_LENGTH` are not searched for: they
@@ -46,7 +47,16 @@ def _char_pattern(char: str) -> str:
     spellings = [re.escape(char), escaped]
     if char in _SHORT_ESCAPES:
         spellings.append(re.escape(_SHORT_ESCAPES[char]))
+    if not (char.isascii() and char.isalnum()):  # as a URL would carry it: %7C, %2f...
+        spellings.append("".join(_percent(byte) for byte in char.encode("utf-8")))
     return f"(?:{'|'.join(spellings)})"
+
+
+def _percent(byte: int) -> str:
+    """A pattern for ``%XX`` of one byte, hex digits in either case."""
+    return "%" + "".join(
+        f"[{digit.lower()}{digit.upper()}]" if digit.isalpha() else digit for digit in f"{byte:02x}"
+    )
 
 
 @lru_cache(maxsize=64)

@@ -19,11 +19,12 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
 
 from ._body import ACCEPT_ENCODING, BodyTooLarge, read_body
 from ._config import Timeout
 from ._constants import MAX_ERROR_BODY_BYTES, MAX_REDIRECTS
-from ._deadline import AttemptDeadline, DeadlineAdapter
+from ._deadline import AttemptDeadline, install_connection_hook
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -81,10 +82,11 @@ class Exchange:
 class Transport:
     """Sends requests for one client, over a session it may or may not own.
 
-    A session it creates gets `DeadlineAdapter` (``max_connections`` per host; more
-    threads wait for one), and proxy and certificate settings from the environment are
-    resolved once per origin. A session passed in is used as ``requests`` would use it
-    and never changed, except that a forked child drops the connections it inherited.
+    A session it creates pools ``max_connections`` connections per host, and more threads
+    wait for a free one (so none is opened only to be thrown away); its proxy and
+    certificate settings from the environment are resolved once per origin. A session
+    passed in is used as ``requests`` would use it and never changed, except that a
+    forked child drops the connections it inherited.
     """
 
     def __init__(
@@ -96,10 +98,11 @@ class Transport:
         self._origin = origin(base_url)
         self._environment: dict[tuple[str, str, int | None], dict[str, Any]] = {}
         reset_after_fork(self)
+        install_connection_hook()
 
     def _new_session(self) -> requests.Session:
         session = requests.Session()
-        adapter = DeadlineAdapter(self._max_connections)
+        adapter = HTTPAdapter(pool_maxsize=self._max_connections, pool_block=True)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -248,7 +251,7 @@ class Transport:
 
 
 def _arm_response(attempt: AttemptDeadline, response: requests.Response) -> None:
-    """Arm the deadline on the answer's socket, for a session without `DeadlineAdapter`."""
+    """Arm the deadline on the answer's socket, if the connection hook could not (not urllib3)."""
     connection = getattr(response.raw, "connection", None) or getattr(
         response.raw, "_connection", None
     )

@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 import requests
 
 from amazon_music_browse import AmazonMusicError, APITimeoutError, BrowseClient, LoginWithAmazon
@@ -178,11 +177,6 @@ def test_every_attempt_ends_within_connect_plus_twice_read() -> None:
             assert outcome.dripped >= 3, outcome
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decision 12: on a session passed in, the deadline is armed once the headers are "
-    "in, so dripped headers are bounded only by the drip (the contract's bound is not)",
-)
 def test_dripped_headers_on_a_session_passed_in_end_within_the_bound() -> None:
     drip_for = 5.0  # long enough to pass the bound, short enough to keep the suite quick
     outcome = measure(

@@ -318,11 +318,6 @@ def test_every_echo_of_an_api_credential_is_redacted(caplog: pytest.LogCaptureFi
     assert search.hits == [], "\n".join(search.hits[:20])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the Content-Type of a 2xx answer is quoted unredacted in the message of "
-    "ResponseValidationError (_base_client.py: source=f'{call} ({_content_type(response)})')",
-)
 def test_a_credential_echoed_in_the_content_type_of_a_2xx_is_redacted() -> None:
     secret = SHAPES["hex-40"]
     with EchoServer() as server:
