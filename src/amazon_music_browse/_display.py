@@ -1,6 +1,8 @@
 """How pages and paginators show themselves: short text, and HTML tables for notebooks.
 
 Pure functions of data already in memory: nothing here sends a request or does I/O.
+Durations read ``h:mm:ss`` and counts and sizes get thousands separators, in HTML tables
+and the command line's tables alike (`duration_text`, `number_text`).
 Every value is escaped with `html.escape`, and only ``http(s)`` URLs become links or
 ``<img>`` thumbnails, so a hostile title or a ``javascript:`` URL is shown, never run.
 Plain text (``str(page)``, the command line's tables) goes through `printable`, so a
@@ -11,13 +13,24 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from pydantic import BaseModel
+from pydantic.alias_generators import to_snake
 
-__all__ = ["MAX_ROWS", "item_lines", "printable", "settings_html", "table_html", "web_url"]
+__all__ = [
+    "MAX_ROWS",
+    "duration_text",
+    "item_lines",
+    "number_text",
+    "printable",
+    "settings_html",
+    "table_html",
+    "web_url",
+]
 
 MAX_ROWS: Final = 20
 """The most items a table or a text listing shows; the rest are counted in one line."""
@@ -43,6 +56,35 @@ _LINE_BREAKS: Final = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]+")
 # The rest of C0, DEL, C1; the bidi embeddings, overrides and isolates (they reorder
 # the rest of a line); lone surrogates (no encoding can write them).
 _UNPRINTABLE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def duration_text(seconds: int | float | None) -> str:
+    """A length in seconds as ``h:mm:ss``: ``4893`` and ``4893.4`` read ``1:21:33``.
+
+    Rounded to the nearest second (a tie to the even one); hours are not capped
+    (``100:00:00``). ``None`` is blank. A value that is no length of time (negative, NaN,
+    infinite) is shown as it is (``-5``), so a bad value is seen, not hidden.
+    """
+    if seconds is None:
+        return ""
+    if seconds < 0 or (isinstance(seconds, float) and not math.isfinite(seconds)):
+        return str(seconds)
+    minutes, second = divmod(round(seconds), 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}:{minute:02}:{second:02}"
+
+
+def number_text(value: int | float | None) -> str:
+    """A count or size with thousands separators: ``1234`` and ``1234.0`` read ``1,234``.
+
+    A fraction keeps its digits (``1,234.5``); ``None`` is blank; NaN and infinity are
+    shown as they are. The separator is always ``,``, whatever the locale.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value:,}"
 
 
 def web_url(value: Any) -> str | None:
@@ -136,6 +178,15 @@ def settings_html(caption: str, settings: Iterable[tuple[str, Any]]) -> str:
 
 # -- helpers -----------------------------------------------------------------------------------
 
+# Columns shown as durations or as counts and sizes (by snake_case name, so an unknown
+# ``trackCount`` on a track reads like a playlist's ``track_count``).
+_NUMBER_FORMATS: Final[Mapping[str, Callable[[int | float], str]]] = {
+    "duration": duration_text,
+    "track_count": number_text,
+    "width": number_text,
+    "height": number_text,
+}
+
 
 def _fields(item: BaseModel) -> list[str]:
     return [*type(item).model_fields, *(item.model_extra or {})]
@@ -165,6 +216,9 @@ def _cell(item: BaseModel, name: str) -> str:
         return _thumbnail(value)
     if value is None:
         return ""
+    number_format = _NUMBER_FORMATS.get(to_snake(name))
+    if number_format is not None and _is_number(value):
+        return html.escape(number_format(value))
     text = html.escape(_shorten(_plain(value)))
     url = web_url(value) if name == "url" or name.lower().endswith("url") else None
     if url is None:
@@ -185,6 +239,10 @@ def _thumbnail(images: Any) -> str:
         f'<img src="{html.escape(url)}" width="{_THUMBNAIL_WIDTH}" loading="lazy" alt="" '
         'referrerpolicy="no-referrer">'
     )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _plain(value: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -15,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from amazon_music_browse import BrowseClient
-from amazon_music_browse._cli import COMMANDS, Command, main
+from amazon_music_browse import BrowseClient, Endpoint
+from amazon_music_browse._cli import main
+from amazon_music_browse.endpoints import ENDPOINTS
 from amazon_music_browse.sandbox import SandboxServer
 
 HEAVY_METAL = "2iB4IU25"
@@ -31,6 +33,16 @@ HEADERS = {
     "category-playlists": ["ID", "TITLE", "DURATION", "TRACKS"],
     "category-tracks": ["ID", "TITLE"],
 }
+METHODS = [  # what the demo shows it calls, one per endpoint
+    "get_top_tracks",
+    "get_top_playlists",
+    "get_new_podcast_episodes",
+    "get_categories",
+    "get_category",
+    "get_category_albums",
+    "get_category_playlists",
+    "get_category_tracks",
+]
 
 
 @dataclass
@@ -80,16 +92,23 @@ def credentials(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> str:
     return sandbox.url
 
 
-def arguments(command: Command) -> list[str]:
-    return [command.name, HEAVY_METAL] if command.takes_id else [command.name]
+def name_of(endpoint: Endpoint[Any]) -> str:
+    assert endpoint.name is not None
+    return endpoint.name
 
 
-def expected_ids(client: BrowseClient, command: Command, limit: int | None) -> list[str]:
-    method = getattr(client, command.method)
-    ids = [HEAVY_METAL] if command.takes_id else []
-    if not command.is_list:
-        return [method(*ids).id]
-    return [item.id for item in method(*ids, limit=limit)]
+def path_params(endpoint: Endpoint[Any]) -> dict[str, str]:
+    return dict.fromkeys(endpoint.path_params, HEAVY_METAL)
+
+
+def arguments(endpoint: Endpoint[Any]) -> list[str]:
+    return [name_of(endpoint), *path_params(endpoint).values()]
+
+
+def expected_ids(client: BrowseClient, endpoint: Endpoint[Any], limit: int | None) -> list[str]:
+    if not endpoint.is_collection:
+        return [client.get_object(endpoint, **path_params(endpoint)).id]
+    return [item.id for item in client.get_page(endpoint, limit=limit, **path_params(endpoint))]
 
 
 def assert_one_line_error(run: Run, code: int, *fragments: str) -> None:
@@ -105,18 +124,22 @@ def assert_one_line_error(run: Run, code: int, *fragments: str) -> None:
 # -- every subcommand, both formats -----------------------------------------------------
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: command.name)
+def test_every_endpoint_is_a_subcommand() -> None:
+    assert list(HEADERS) == [endpoint.name for endpoint in ENDPOINTS]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=name_of)
 def test_every_subcommand_prints_json_lines(
-    cli: Any, client: BrowseClient, command: Command
+    cli: Any, client: BrowseClient, endpoint: Endpoint[Any]
 ) -> None:
-    limit = ["--limit", "7"] if command.is_list else []
-    run = cli(*arguments(command), *limit, "--json", "--sandbox")
+    limit = ["--limit", "7"] if endpoint.is_collection else []
+    run = cli(*arguments(endpoint), *limit, "--json", "--sandbox")
     assert run.code == 0, run.err
     documents = run.json()
     assert [document["id"] for document in documents] == expected_ids(
-        client, command, 7 if command.is_list else None
+        client, endpoint, 7 if endpoint.is_collection else None
     )
-    if command.is_list:
+    if endpoint.is_collection:
         assert len(documents) == 7
         assert run.err.startswith("next cursor: ")
     else:
@@ -126,16 +149,18 @@ def test_every_subcommand_prints_json_lines(
         assert documents[0]["categoryType"] == "GENRE"
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: command.name)
-def test_every_subcommand_prints_a_table(cli: Any, client: BrowseClient, command: Command) -> None:
-    limit = ["--limit", "4"] if command.is_list else []
-    run = cli(*arguments(command), *limit, "--sandbox")
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=name_of)
+def test_every_subcommand_prints_a_table(
+    cli: Any, client: BrowseClient, endpoint: Endpoint[Any]
+) -> None:
+    limit = ["--limit", "4"] if endpoint.is_collection else []
+    run = cli(*arguments(endpoint), *limit, "--sandbox")
     assert run.code == 0, run.err
     assert run.err == ""
     header, *rows = run.lines
-    assert header.split() == HEADERS[command.name]
-    ids = expected_ids(client, command, 4 if command.is_list else None)
-    if command.is_list:
+    assert header.split() == HEADERS[name_of(endpoint)]
+    ids = expected_ids(client, endpoint, 4 if endpoint.is_collection else None)
+    if endpoint.is_collection:
         *rows, footer = rows
         assert footer.startswith("4 items · ")
         assert "next cursor: " in footer
@@ -307,7 +332,7 @@ def test_interrupted_is_exit_130(cli: Any, monkeypatch: pytest.MonkeyPatch) -> N
     def interrupt(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("amazon_music_browse._cli.run_command", interrupt)
+    monkeypatch.setattr("amazon_music_browse._cli._main.run_command", interrupt)
     assert_one_line_error(cli("top-tracks", "--sandbox"), 130, "interrupted")
 
 
@@ -318,7 +343,7 @@ def test_a_bug_is_not_reported_as_a_usage_error(
     def fail(*args: object) -> None:
         raise error
 
-    monkeypatch.setattr("amazon_music_browse._cli.run_command", fail)
+    monkeypatch.setattr("amazon_music_browse._cli._main.run_command", fail)
     with pytest.raises(type(error)) as raised:
         cli("top-tracks", "--sandbox")
     assert raised.value is error
@@ -326,10 +351,10 @@ def test_a_bug_is_not_reported_as_a_usage_error(
 
 def test_a_bug_shows_its_traceback_and_exits_1() -> None:
     code = (
-        "import sys; from amazon_music_browse import _cli\n"
+        "import sys; from amazon_music_browse._cli import _main\n"
         "def fail(*args): raise ValueError('an SDK bug')\n"
-        "_cli.run_command = fail\n"
-        "sys.exit(_cli.main(['top-tracks', '--sandbox']))\n"
+        "_main.run_command = fail\n"
+        "sys.exit(_main.main(['top-tracks', '--sandbox']))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -371,11 +396,15 @@ def test_version_and_help(cli: Any) -> None:
     assert version.out.startswith("amazon-music-browse 0.")
     help_run = cli("--help")
     assert help_run.code == 0
-    for command in COMMANDS:
-        assert command.name in help_run.out
+    for endpoint in ENDPOINTS:
+        assert re.search(rf"^    {endpoint.name}(\s|$)", help_run.out, re.MULTILINE)
+        assert f"{endpoint.summary} ({endpoint.path})" in help_run.out
     assert "demo" in help_run.out
     limit_help = cli("top-tracks", "--help")
     assert "1 to 20" in limit_help.out
+    id_help = cli("category-tracks", "--help")
+    assert re.search(r"^  ID +a category id, like 2iB4IU25$", id_help.out, re.MULTILINE)
+    assert "A category's tracks: client.get_category_tracks(), GET /v1/" in id_help.out
 
 
 # -- demo -----------------------------------------------------------------------------
@@ -387,8 +416,8 @@ def test_demo_walks_through_every_endpoint(cli: Any) -> None:
     first = run.lines[0]
     assert "local sandbox at http://127.0.0.1:" in first
     assert "AMAZON_MUSIC_API_KEY" in first
-    for command in COMMANDS:
-        assert f"client.{command.method}(" in run.out
+    for method in METHODS:
+        assert f"client.{method}(" in run.out
     for path in (
         "GET /v1/browse/tracks/top?limit=3 -> 200",
         "GET /v1/browse/playlists/top?limit=3 -> 200",
@@ -418,7 +447,7 @@ def test_demo_walks_through_every_endpoint(cli: Any) -> None:
 def test_demo_says_when_the_walk_finished_the_collection(
     cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("amazon_music_browse._cli._DEMO_MAX_ITEMS", 10**6)
+    monkeypatch.setattr("amazon_music_browse._cli._demo._MAX_ITEMS", 10**6)
     run = cli("demo")
     assert run.code == 0, run.err
     assert "distinct ids; paginator.finished = True, paginator.cursor = None" in run.out

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from amazon_music_browse import Category, Playlist, Track
-from amazon_music_browse._cli import _footer, json_line, render_table, write_json
+from amazon_music_browse import Album, Category, Edge, Playlist, ResponseCollection, Track
+from amazon_music_browse._cli._output import json_line, write_json
+from amazon_music_browse._cli._table import footer, render_table
 from amazon_music_browse._display import printable
 from tests.unit.test_display import HOSTILE, PLAIN
 
@@ -38,6 +39,27 @@ def test_every_column_is_sanitised() -> None:
 
     assert not [line for line in lines if "\x1b" in line or "\x07" in line or "\n" in line]
     assert lines[1].split() == ["\ufffda", "b"] * 3
+
+
+def test_durations_and_counts_read_as_in_html_tables() -> None:
+    playlists = [
+        Playlist(id="p1", title="Long", duration=4893.6, track_count=1234),
+        Playlist(id="p2", title="Longer", duration=360_000, track_count=25.0),
+        Playlist(id="p3", title="Odd", duration=-5),
+    ]
+    page = ResponseCollection[Playlist](edges=[Edge[Playlist](node=p) for p in playlists])
+
+    lines = render_table(playlists, Playlist, 100)
+    html = page._repr_html_()
+
+    assert lines == [
+        "ID  TITLE    DURATION  TRACKS",
+        "p1  Long      1:21:34   1,234",
+        "p2  Longer  100:00:00      25",
+        "p3  Odd" + " " * 12 + "-5",
+    ]
+    for shown in ("1:21:34", "1,234", "100:00:00", "25", "-5"):
+        assert f">{shown}</td>" in html
 
 
 # -- JSON lines ----------------------------------------------------------------------------
@@ -93,13 +115,21 @@ def test_json_lines_on_a_stream_of_str() -> None:
 def test_the_footer_says_finished_or_where_to_resume() -> None:
     metal = Category(id="2iB4IU25", name="Heavy \x1b[5mMetal")
 
-    assert _footer(3, 2, None, True, None) == "3 items in 2 pages · end of list"
-    assert _footer(1, None, metal, False, "Y3Vy") == (
+    assert footer(3, 2, True, None) == "3 items in 2 pages · end of list"
+    assert footer(1, None, False, "Y3Vy", owner=metal, owner_key="category") == (
         "1 item · category: Heavy \ufffdMetal (2iB4IU25) · next cursor: Y3Vy"
     )
-    assert _footer(2, 1, None, False, None) == (
+    assert footer(2, 1, False, None) == (
         "2 items in 1 page · not finished: run again without --cursor to resume"
     )
-    assert (
-        _footer(0, 1, None, False, "a\x1b]0;x\x07b") == "0 items in 1 page · next cursor: a\ufffdb"
+    assert footer(0, 1, False, "a\x1b]0;x\x07b") == "0 items in 1 page · next cursor: a\ufffdb"
+
+
+def test_the_footer_names_any_owner_by_its_key() -> None:
+    show = Album(id="S1", title="A Show")  # a wrapper's owner model, with a title
+    nameless = Category(id="c9")
+
+    assert footer(2, None, True, None, owner=show, owner_key="show") == (
+        "2 items · show: A Show (S1) · end of list"
     )
+    assert footer(1, None, True, None, owner=nameless) == "1 item · owner: ? (c9) · end of list"

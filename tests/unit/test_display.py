@@ -25,8 +25,14 @@ from amazon_music_browse import (
     ResponseCollection,
     Track,
 )
-from amazon_music_browse._display import MAX_ROWS, printable, web_url
-from tests.conftest import ACCESS_TOKEN, API_KEY, BASE_URL
+from amazon_music_browse._display import (
+    MAX_ROWS,
+    duration_text,
+    number_text,
+    printable,
+    web_url,
+)
+from tests._support import ACCESS_TOKEN, API_KEY, BASE_URL
 
 HINT = 'pip install "amazon-music-browse[progress]"'
 COVER = "https://m.media-amazon.com/images/I/71JmZ24jF4L.jpg"
@@ -189,7 +195,7 @@ def test_columns_of_each_model_start_with_the_cover_id_and_title_or_name() -> No
         "B00J9PVXBM",
         "Happy Modern Pop",
         "",
-        "60",
+        "0:01:00",
         "3",
     ]
     assert cells(body_rows(categories._repr_html_())[0]) == ["2iB4IU25", "Heavy Metal", "", ""]
@@ -305,6 +311,98 @@ def test_declared_model_fields_are_shown_as_json() -> None:
 
     assert headers(page._repr_html_()) == ["id", "title", "url", "album"]
     assert row[3] == html.escape('{"id": "B0", "title": "Evolve", "url": null}')
+
+
+# -- durations and numbers, as the command line shows them ---------------------------------------
+
+DURATIONS = [
+    (None, ""),
+    (0, "0:00:00"),
+    (59, "0:00:59"),
+    (60, "0:01:00"),
+    (3599, "0:59:59"),
+    (3600, "1:00:00"),
+    (4893, "1:21:33"),
+    (4893.0, "1:21:33"),
+    (4893.4, "1:21:33"),
+    (4893.6, "1:21:34"),  # rounded to the second, never "1.0:21:33.6"
+    (3599.5, "1:00:00"),  # a rounding that carries into the hours
+    (0.4, "0:00:00"),
+    (2.5, "0:00:02"),  # a tie goes to the even second
+    (360_000, "100:00:00"),  # hours are not capped
+    (1_234_567.8, "342:56:08"),
+    (-5, "-5"),  # not a length of time: shown as sent
+    (-0.5, "-0.5"),
+    (float("nan"), "nan"),
+    (float("inf"), "inf"),
+]
+NUMBERS = [
+    (None, ""),
+    (0, "0"),
+    (25, "25"),
+    (999, "999"),
+    (1000, "1,000"),
+    (1234567, "1,234,567"),
+    (25.0, "25"),  # a whole number sent as 25.0
+    (2560.0, "2,560"),
+    (1234.5, "1,234.5"),
+    (-1234, "-1,234"),
+    (10**20, "100,000,000,000,000,000,000"),
+    (float("nan"), "nan"),
+]
+
+
+@pytest.mark.parametrize(("seconds", "shown"), DURATIONS, ids=[repr(d) for d, _ in DURATIONS])
+def test_durations_read_h_mm_ss(seconds: int | float | None, shown: str) -> None:
+    assert duration_text(seconds) == shown
+
+
+@pytest.mark.parametrize(("value", "shown"), NUMBERS, ids=[repr(n) for n, _ in NUMBERS])
+def test_counts_and_sizes_get_thousands_separators(value: int | float | None, shown: str) -> None:
+    assert number_text(value) == shown
+
+
+def test_html_tables_show_durations_and_counts() -> None:
+    nodes = [
+        playlist(duration=4893.6, trackCount=1234),
+        playlist(id="p2", duration=360_000, trackCount=25.0),
+        playlist(id="p3", duration=-5),
+        playlist(id="p4"),
+    ]
+    page = page_of(Playlist, nodes)
+
+    html_rows = [cells(row)[-2:] for row in body_rows(page._repr_html_())]
+
+    assert html_rows == [["1:21:34", "1,234"], ["100:00:00", "25"], ["-5", ""], ["", ""]]
+
+
+def test_unknown_fields_named_like_durations_and_counts_read_the_same() -> None:
+    page = page_of(
+        Track,
+        [
+            {"id": "a", "duration": 232, "trackCount": 12000, "releaseYear": 2020},
+            {"id": "b", "duration": "3:52", "trackCount": True},
+        ],
+    )
+
+    rows = [cells(row) for row in body_rows(page._repr_html_())]
+
+    assert headers(page._repr_html_()) == [
+        "id",
+        "title",
+        "url",
+        "duration",
+        "trackCount",
+        "releaseYear",
+    ]
+    assert rows[0][3:] == ["0:03:52", "12,000", "2020"]  # a year is no count
+    assert rows[1][3:5] == ["3:52", "True"]  # not a number: shown as sent
+
+
+def test_image_sizes_are_counts_too() -> None:
+    page = page_of(Category, [{"id": "c1", "width": 2560, "height": 1440.0}])
+
+    assert cells(body_rows(page._repr_html_())[0])[-2:] == ["2,560", "1,440"]
 
 
 # -- to_dicts -------------------------------------------------------------------------------------

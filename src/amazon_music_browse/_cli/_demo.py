@@ -1,0 +1,203 @@
+"""The demo: every endpoint, a walk over several pages and two errors, printed as it goes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+from pydantic import BaseModel
+
+from amazon_music_browse import endpoints as ep
+from amazon_music_browse._client import BrowseClient
+from amazon_music_browse._display import printable
+from amazon_music_browse._endpoint import Endpoint
+from amazon_music_browse._errors import NotFoundError
+
+from ._output import Writer
+from ._parser import PROG
+from ._subcommands import EXAMPLES, SUBCOMMANDS, method_name
+from ._table import footer, plural, render_table, terminal_width
+
+__all__ = ["run_demo"]
+
+_ROWS = 3
+_PAGE_SIZE = 100
+_MAX_ITEMS = 250
+_BAD_LIMIT = 50
+_PAGINATED_CATEGORY = "E9UEPoEH"  # Sacred Steel: more than 250 tracks in the sandbox
+_UNKNOWN_CATEGORY = "no-such-category"
+_INDENT = "   "
+
+
+class _RequestLog:
+    """Records the requests a client sends (a ``requests`` response hook)."""
+
+    def __init__(self, session: requests.Session) -> None:
+        self.sent: list[str] = []
+        self._shown = 0
+        session.hooks["response"].append(self._record)
+
+    def _record(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        request = response.request
+        self.sent.append(
+            f"{request.method} {request.path_url} -> {response.status_code} {response.reason}"
+        )
+
+    def unshown(self) -> list[str]:
+        """The requests sent since the last call."""
+        lines, self._shown = self.sent[self._shown :], len(self.sent)
+        return lines
+
+
+def _method(endpoint: Endpoint[Any]) -> str:
+    name = method_name(endpoint)
+    if name is None:
+        raise LookupError(f"BrowseClient has no method for {endpoint!r}")
+    return name
+
+
+def _example_values(endpoint: Endpoint[Any]) -> list[str]:
+    """Example values of the endpoint's path parameters, in order."""
+    return [EXAMPLES[parameter] for parameter in endpoint.path_params]
+
+
+def _call_text(method: str, *values: str, **options: Any) -> str:
+    """``client.get_category_tracks('2iB4IU25', limit=3)``."""
+    arguments = [repr(value) for value in values]
+    arguments += [f"{key}={value!r}" for key, value in options.items()]
+    return f"client.{method}({', '.join(arguments)})"
+
+
+class _Demo:
+    """Walks through every endpoint, pagination and an error, printing as it goes."""
+
+    def __init__(self, client: BrowseClient, out: Writer) -> None:
+        self.client = client
+        self.out = out
+        self.requests = _RequestLog(client.session)
+        self.width = terminal_width() - len(_INDENT)
+        self.step = 0
+
+    def say(self, text: str = "", *, indent: bool = True) -> None:
+        self.out.write(f"{_INDENT if indent and text else ''}{printable(text)}\n")
+
+    def heading(self, title: str, call: str) -> None:
+        self.step += 1
+        self.say()
+        self.say(f"{self.step}. {title}", indent=False)
+        self.say(call)
+
+    def show_requests(self) -> None:
+        for line in self.requests.unshown():
+            self.say(line)
+
+    def table(self, items: Sequence[BaseModel], model: type[BaseModel]) -> None:
+        for line in render_table(items, model, self.width):
+            self.say(line)
+
+    def run(self, intro: str) -> None:
+        started = time.perf_counter()
+        self.say(intro, indent=False)
+        for endpoint in SUBCOMMANDS:
+            self.endpoint(endpoint)
+        self.pagination()
+        self.errors()
+        self.say()
+        seconds = time.perf_counter() - started
+        self.say(
+            f"Done: {len(SUBCOMMANDS)} endpoints, pagination and errors in {seconds:.1f} s, "
+            f"{plural(len(self.requests.sent), 'request')}.",
+            indent=False,
+        )
+        example = [ep.CATEGORY_TRACKS.name or "", *_example_values(ep.CATEGORY_TRACKS)]
+        self.say(
+            f"Next: {PROG} {' '.join(example)} --max-items 5 --sandbox  "
+            f"(add --json for JSON lines; {PROG} --help for more)",
+            indent=False,
+        )
+
+    def endpoint(self, endpoint: Endpoint[Any]) -> None:
+        name = _method(endpoint)
+        method = getattr(self.client, name)
+        values = _example_values(endpoint)
+        summary = endpoint.summary or endpoint.path
+        if not endpoint.is_collection:
+            self.heading(summary, _call_text(name, *values))
+            item = method(*values)
+            self.show_requests()
+            self.table([item], endpoint.model)
+            return
+        self.heading(summary, _call_text(name, *values, limit=_ROWS))
+        page = method(*values, limit=_ROWS)
+        self.show_requests()
+        self.table(page.items, endpoint.model)
+        self.say(
+            footer(
+                len(page),
+                None,
+                page.next_cursor is None,
+                page.next_cursor,
+                owner=page.owner,
+                owner_key=endpoint.owner_key,
+            )
+        )
+
+    def pagination(self) -> None:
+        name = _method(ep.CATEGORY_TRACKS)
+        method = getattr(self.client, name)
+        walked = _PAGINATED_CATEGORY
+        self.heading(
+            "Pagination: follow the cursor, page after page",
+            f"paginator = client.paginate(client.{name}, {walked!r}, "
+            f"page_size={_PAGE_SIZE}, max_items={_MAX_ITEMS})",
+        )
+        paginator = self.client.paginate(method, walked, page_size=_PAGE_SIZE, max_items=_MAX_ITEMS)
+        ids: set[str] = set()
+        total = 0
+        for number, page in enumerate(paginator.pages(), 1):
+            total += len(page)
+            ids.update(track.id for track in page)
+            self.show_requests()
+            self.say(f"  page {number}: {plural(len(page), 'item')}, {total} so far")
+        self.say(
+            f"{plural(total, 'item')}, {len(ids)} distinct ids; "
+            f"paginator.finished = {paginator.finished}, paginator.cursor = {paginator.cursor!r}"
+        )
+        if paginator.finished:
+            self.say("finished: that was the whole collection, there is nothing to resume")
+            return
+        self.say(
+            f"resume: client.paginate(client.{name}, {walked!r}, "
+            f"cursor=paginator.cursor, max_items={_ROWS})"
+        )
+        resumed = self.client.paginate(
+            method, walked, cursor=paginator.cursor, max_items=_ROWS
+        ).to_list()
+        self.show_requests()
+        self.table(resumed, ep.CATEGORY_TRACKS.model)
+
+    def errors(self) -> None:
+        name = _method(ep.CATEGORY)
+        self.heading(
+            "Errors: one exception class per failure",
+            f"try: {_call_text(name, _UNKNOWN_CATEGORY)}",
+        )
+        try:
+            getattr(self.client, name)(_UNKNOWN_CATEGORY)
+        except NotFoundError as exc:
+            self.show_requests()
+            self.say(f"except NotFoundError: {exc}")
+            self.say(f"  .status_code={exc.status_code} .code={exc.code!r}")
+        name = _method(ep.TOP_TRACKS)
+        self.say(f"try: {_call_text(name, limit=_BAD_LIMIT)}   # checked before anything is sent")
+        try:
+            getattr(self.client, name)(limit=_BAD_LIMIT)
+        except ValueError as exc:
+            self.say(f"except ValueError: {exc}")
+
+
+def run_demo(client: BrowseClient, intro: str, out: Writer) -> None:
+    """Walk through every endpoint, a multi-page pagination and an error."""
+    _Demo(client, out).run(intro)

@@ -1,0 +1,182 @@
+"""``main``: parse, connect, run the subcommand or the demo, and turn failures into exit codes.
+
+Exit codes: 0 done, 1 API, network or output error, 2 usage or configuration error,
+130 interrupted, 141 stdout closed early (a broken pipe, silently). Any other exception
+is a bug: it propagates with its traceback, and Python exits with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from amazon_music_browse._client import BrowseClient
+from amazon_music_browse._constants import ENV_ACCESS_TOKEN, ENV_API_KEY
+from amazon_music_browse._display import printable
+from amazon_music_browse._endpoint import Endpoint
+from amazon_music_browse._errors import AmazonMusicError, ConfigurationError
+
+from ._command import run_command
+from ._demo import run_demo
+from ._output import Output, OutputError, Writer, closed_error
+from ._parser import UsageError, build_parser
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
+
+logger = logging.getLogger("amazon_music_browse.cli")
+
+
+def _has_credentials() -> bool:
+    return bool(os.environ.get(ENV_API_KEY) and os.environ.get(ENV_ACCESS_TOKEN))
+
+
+@contextmanager
+def _connect(args: argparse.Namespace, *, sandbox: bool) -> Iterator[BrowseClient]:
+    """A client for the command: on a sandbox started for it, or on ``--base-url``."""
+    options: dict[str, Any] = {}
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    if args.max_retries is not None:
+        options["max_retries"] = args.max_retries
+    if sandbox:
+        from amazon_music_browse.sandbox import SandboxServer  # a server: loaded when asked for
+
+        with SandboxServer() as server:
+            logger.info("sandbox listening at %s", server.url)
+            with server.client(**options) as client:
+                yield client
+        return
+    missing = [name for name in (ENV_API_KEY, ENV_ACCESS_TOKEN) if not os.environ.get(name)]
+    if missing:
+        raise ConfigurationError(
+            f"{' and '.join(missing)} not set: export {ENV_API_KEY} (your security profile "
+            f"ID) and {ENV_ACCESS_TOKEN} (a Login with Amazon access token), or add "
+            "--sandbox to run against the local sandbox"
+        )
+    if args.base_url is not None:
+        options["base_url"] = args.base_url
+    with BrowseClient(**options) as client:
+        yield client
+
+
+def _run(args: argparse.Namespace, out: Writer, err: Writer) -> None:
+    if args.sandbox and args.base_url is not None:
+        raise UsageError("use either --sandbox or --base-url, not both")
+    endpoint: Endpoint[Any] | None = args.endpoint
+    if endpoint is not None:
+        with _connect(args, sandbox=args.sandbox) as client:
+            run_command(client, endpoint, args, out, err)
+        return
+    sandbox = args.sandbox or (args.base_url is None and not _has_credentials())
+    with _connect(args, sandbox=sandbox) as client:
+        if args.sandbox:
+            where = f"the local sandbox at {client.base_url} (--sandbox)"
+        elif sandbox:
+            where = (
+                f"the local sandbox at {client.base_url} (no {ENV_API_KEY} and "
+                f"{ENV_ACCESS_TOKEN} in the environment: set both to use the real service)"
+            )
+        else:
+            where = (
+                f"the service at {client.base_url} "
+                f"(credentials from {ENV_API_KEY} and {ENV_ACCESS_TOKEN})"
+            )
+        run_demo(client, f"Amazon Music Browse API demo, on {where}", out)
+
+
+@contextmanager
+def _logging_to(stream: Output, verbosity: int) -> Iterator[None]:
+    """Send the package's log records to ``stream`` while a command runs."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    package = logging.getLogger("amazon_music_browse")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    previous = package.level
+    package.addHandler(handler)
+    package.setLevel(level)
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(previous)
+
+
+def _exit_code(error: Exception) -> int:
+    """1 for what the service or the network did, 2 for what the command line asked."""
+    if isinstance(error, AmazonMusicError) and not isinstance(error, ConfigurationError):
+        return EXIT_ERROR
+    return EXIT_USAGE
+
+
+def _report(err: Output, message: str, code: int) -> int:
+    """Write ``error: message`` on one line (unless stderr is gone too) and return ``code``."""
+    try:
+        err.write(f"error: {printable(' '.join(message.split()))}\n")
+        err.flush()
+    except OutputError as exc:  # the exit code says it all
+        exc.stream.discard()
+    return code
+
+
+def _output_failed(error: OutputError, err: Output) -> int:
+    """A broken pipe ends quietly with 141; any other write failure is an error, exit 1."""
+    error.stream.discard()
+    if isinstance(error.error, BrokenPipeError):
+        return EXIT_BROKEN_PIPE
+    return _report(err, str(error), EXIT_ERROR)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code.
+
+    Only the SDK's own errors and bad input become an ``error:`` line; any other
+    exception is a bug and propagates with its traceback.
+
+    Args:
+        argv: the arguments after the program name; default ``sys.argv[1:]``.
+
+    Returns:
+        0 on success, 1 on an API, network or output error, 2 on a usage or
+        configuration error, 130 when interrupted, 141 when stdout was closed early
+        (a broken pipe: nothing is written to stderr).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):  # a title the terminal cannot show: "?"
+            stream.reconfigure(errors="replace")
+    err = Output(sys.stderr if sys.stderr is not None else io.StringIO(), "stderr")
+    out = Output(sys.stdout if sys.stdout is not None else io.StringIO(), "stdout")
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # after --help or --version
+        code = exc.code if isinstance(exc.code, int) else EXIT_OK
+        try:
+            out.flush()
+        except OutputError as error:
+            return _output_failed(error, err)
+        return code
+    except UsageError as exc:
+        return _report(err, str(exc), EXIT_USAGE)
+    except OSError as exc:  # writing --help or --version to stdout failed
+        return _output_failed(OutputError(out, exc), err)
+    if sys.stdout is None:  # started with descriptor 1 closed
+        return _output_failed(OutputError(out, closed_error()), err)
+    with _logging_to(err, args.verbose):
+        try:
+            _run(args, out, err)
+            out.flush()
+        except OutputError as exc:
+            return _output_failed(exc, err)
+        except KeyboardInterrupt:
+            return _report(err, "interrupted", EXIT_INTERRUPTED)
+        except (AmazonMusicError, UsageError) as exc:
+            logger.debug("the command failed", exc_info=True)
+            return _report(err, str(exc), _exit_code(exc))
+    return EXIT_OK
