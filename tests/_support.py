@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from amazon_music_browse import BrowseClient
-from tests.conftest import ACCESS_TOKEN, API_KEY, BASE_URL
+
+API_KEY = "test-api-key-9f2c"
+ACCESS_TOKEN = "Atza|test-access-token-41d7"
+BASE_URL = "https://api.music.amazon.dev"
 
 __all__ = [
     "ACCESS_TOKEN",
@@ -51,7 +54,7 @@ def error_body(status: int, code: str = "SOME_ERROR", message: str = "it failed"
 class FakeClock:
     """A clock that stands still until a test moves ``now``."""
 
-    def __init__(self, now: float) -> None:
+    def __init__(self, now: float = 1000.0) -> None:
         self.now = now
 
     def __call__(self) -> float:

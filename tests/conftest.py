@@ -1,4 +1,7 @@
-"""Shared fixtures: no test ever sees the developer's real credentials."""
+"""Fixtures of every test: no test sees the machine's credentials, proxies or API settings.
+
+Shared helpers (credentials, clients, page builders, a fake clock) are in `tests._support`.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +9,24 @@ import pytest
 
 from amazon_music_browse import _retry
 
-API_KEY = "test-api-key-9f2c"
-ACCESS_TOKEN = "Atza|test-access-token-41d7"
-BASE_URL = "https://api.music.amazon.dev"
+# What the machine's environment may say that a test must not hear: where the API is and
+# with which credentials, and which proxy or certificate bundle to use.
+_MACHINE_SETTINGS = (
+    "AMAZON_MUSIC_API_KEY",
+    "AMAZON_MUSIC_ACCESS_TOKEN",
+    "AMAZON_MUSIC_BASE_URL",
+    "AMAZON_MUSIC_LWA_URL",
+    *(f"{name}_proxy" for name in ("http", "https", "all", "no")),
+    *(f"{name}_PROXY" for name in ("HTTP", "HTTPS", "ALL", "NO")),
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+)
 
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Remove credentials and proxy settings of the machine from every test."""
-    for name in (
-        "AMAZON_MUSIC_API_KEY",
-        "AMAZON_MUSIC_ACCESS_TOKEN",
-        "AMAZON_MUSIC_BASE_URL",
-        "AMAZON_MUSIC_LWA_URL",
-    ):
+    """Remove the machine's API settings, credentials, proxies and CA bundle from every test."""
+    for name in _MACHINE_SETTINGS:
         monkeypatch.delenv(name, raising=False)
 
 

@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,18 +56,6 @@ class Run:
 
     def json(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.lines]
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
-def client(sandbox: SandboxServer) -> Iterator[BrowseClient]:
-    with sandbox.client() as browse_client:
-        yield browse_client
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from amazon_music_browse import (
 )
 from amazon_music_browse.sandbox import SandboxServer
 from amazon_music_browse.sandbox._catalog import DEFAULT_SIZES
+from tests._support import FakeClock
 
 HEAVY_METAL = "2iB4IU25"
 
@@ -38,18 +39,6 @@ COLLECTIONS: list[tuple[str, str | None, str, list[str]]] = [
     ("get_category_playlists", "hZiJ3FwS", "playlists", ["B00KO8YSNS", "B00KNI5EVO"]),
     ("get_category_tracks", "E9UEPoEH", "tracks", ["B07PPVYNQZ", "B00DRA5QX6"]),
 ]
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
-def client(sandbox: SandboxServer) -> Iterator[BrowseClient]:
-    with sandbox.client() as browse_client:
-        yield browse_client
 
 
 def method_of(client: BrowseClient, name: str) -> Callable[..., ResponseCollection[Any]]:
@@ -183,14 +172,6 @@ def test_a_stopped_sandbox_is_a_connection_error(sleeps: list[float]) -> None:
     with pytest.raises(APIConnectionError):
         client.get_top_tracks()
     assert len(sleeps) == 1
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_login_with_amazon_refreshes_end_to_end(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,7 @@ from amazon_music_browse import (
     LoginWithAmazon,
 )
 from amazon_music_browse.sandbox import SandboxServer
-from tests.conftest import ACCESS_TOKEN, API_KEY
+from tests._support import ACCESS_TOKEN, API_KEY
 
 # -- the pool ---------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ import requests
 from amazon_music_browse import AmazonMusicError, APITimeoutError, BrowseClient, LoginWithAmazon
 
 from ._hostile_server import HostileServer, Request, drip
-from .conftest import report
+from ._support import report
 
 CONNECT, READ = 1.0, 1.0
 BOUND = (CONNECT + 2 * READ) * 1.10  # the contract's bound, with its 10 % slack

@@ -37,7 +37,7 @@ from amazon_music_browse import (
 )
 from amazon_music_browse.sandbox import SandboxServer
 
-from .conftest import HEAVY_METAL, FakeClock, catalog_ids, report
+from ._support import HEAVY_METAL, FakeClock, catalog_ids, report
 
 SIZE = 10_000
 SEED = 2

@@ -33,7 +33,7 @@ from amazon_music_browse import AmazonMusicError, BrowseClient, LoginWithAmazon
 from amazon_music_browse._transport import Transport
 from amazon_music_browse.sandbox import SandboxServer
 
-from .conftest import HEAVY_METAL, catalog_ids, report
+from ._support import HEAVY_METAL, catalog_ids, report
 
 # os.fork() in a process with threads (the sandbox's, the watchdog's) is what is proved.
 pytestmark = pytest.mark.filterwarnings(

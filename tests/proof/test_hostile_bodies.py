@@ -37,7 +37,7 @@ from amazon_music_browse import (
     ResponseCollection,
 )
 
-from .conftest import report
+from ._support import report
 
 EXAMPLES_PER_CASE = 4  # 9 targets x 10 kinds of body x 4 = 360 answers
 BASE_URL = "https://api.music.amazon.dev"

@@ -1,5 +1,8 @@
 """Proof: no credential leaves the client except in the headers of its own origin.
 
+End to end over a whole recorded run against real loopback servers, where
+`tests/unit/test_security.py` checks each rule alone against a mocked transport.
+
 A redirect to another loopback server carries neither ``x-api-key`` nor
 ``Authorization``. A full run (every endpoint, pagination, retries after injected
 faults, Login with Amazon refreshes on expiry and on a 401, refused refreshes, error
@@ -36,7 +39,7 @@ from amazon_music_browse import (
 )
 from amazon_music_browse.sandbox import SandboxServer
 
-from .conftest import HEAVY_METAL, FakeClock, RecordingServer, report
+from ._support import HEAVY_METAL, FakeClock, RecordingServer, report
 
 API_KEY = "leak-api-key-5f3b9c1e"
 CLIENT_ID = "leak-client-id"

@@ -19,7 +19,7 @@ from typing import Any
 from amazon_music_browse import BrowseClient, ResponseCollection
 from amazon_music_browse.sandbox import SandboxServer
 
-from .conftest import catalog_ids, report
+from ._support import catalog_ids, report
 
 THREADS = 8
 CALLS = 10_000

@@ -38,7 +38,7 @@ from amazon_music_browse import (
     ResponseValidationError,
 )
 
-from .conftest import report
+from ._support import report
 
 MARKER = "[REDACTED]"
 SHAPES = {

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from ._hostile_server import HostileServer, Request, send_all
-from .conftest import report
+from ._support import report
 
 KiB, MiB = 1024, 1024 * 1024
 CAP = 8 * MiB

@@ -17,7 +17,7 @@ import pytest
 from amazon_music_browse import _auth
 from amazon_music_browse.sandbox import SandboxServer
 
-from .conftest import HEAVY_METAL, FakeClock, catalog_ids, report
+from ._support import HEAVY_METAL, FakeClock, catalog_ids, report
 
 SIZE = 10_000
 PAGES = SIZE // 100

@@ -28,7 +28,7 @@ from amazon_music_browse import (
     ResponseValidationError,
     _auth,
 )
-from tests.conftest import API_KEY, BASE_URL
+from tests._support import API_KEY, BASE_URL
 
 TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 CLIENT_ID = "amzn1.application-oa2-client.test-client-id"

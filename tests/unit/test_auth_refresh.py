@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import responses
 
@@ -13,24 +11,12 @@ from amazon_music_browse import (
     InternalServerError,
     PermissionDeniedError,
 )
-from tests.conftest import ACCESS_TOKEN, API_KEY, BASE_URL
+from tests._support import ACCESS_TOKEN, API_KEY, BASE_URL, tracks_page
 
 TOP_TRACKS = BASE_URL + "/v1/browse/tracks/top"
 OLD_TOKEN = "Atza|old-token-1111"
 NEW_TOKEN = "Atza|new-token-2222"
 NEWER_TOKEN = "Atza|newer-token-3333"
-
-
-def tracks_page(*ids: str) -> dict[str, Any]:
-    return {
-        "data": {
-            "topTracks": {
-                "pageInfo": {"hasNextPage": False},
-                "edgeCount": len(ids),
-                "edges": [{"node": {"id": track_id}} for track_id in ids],
-            }
-        }
-    }
 
 
 UNAUTHORIZED = {

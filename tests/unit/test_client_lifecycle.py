@@ -16,8 +16,7 @@ from amazon_music_browse import (
     ClientClosedError,
     ConfigurationError,
 )
-from tests._support import TOP_TRACKS, make_client, tracks_page
-from tests.conftest import ACCESS_TOKEN, API_KEY
+from tests._support import ACCESS_TOKEN, API_KEY, TOP_TRACKS, make_client, tracks_page
 
 # -- closing -----------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import re
@@ -27,7 +28,8 @@ from amazon_music_browse import (
 )
 from amazon_music_browse import endpoints as ep
 from amazon_music_browse._endpoint import endpoint_of
-from tests.conftest import ACCESS_TOKEN, API_KEY, BASE_URL
+from tests import _support as support
+from tests._support import ACCESS_TOKEN, API_KEY, BASE_URL
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "browse"
 ANY_URL = re.compile(r".*")
@@ -104,8 +106,8 @@ CATEGORY_METHODS = [method for method in METHODS if method.args]
 # -- helpers ------------------------------------------------------------------------------
 
 
-def make_client(**options: Any) -> BrowseClient:
-    return BrowseClient(API_KEY, ACCESS_TOKEN, max_retries=0, **options)
+make_client = functools.partial(support.make_client, max_retries=0)
+"""A client with the test credentials that never retries (a test may pass max_retries=)."""
 
 
 def fixture_bytes(name: str) -> bytes:

@@ -31,7 +31,7 @@ from amazon_music_browse import (
     ResponseValidationError,
     UnprocessableEntityError,
 )
-from tests.conftest import ACCESS_TOKEN, API_KEY
+from tests._support import ACCESS_TOKEN, API_KEY
 
 ANY_URL = re.compile(r".*")
 MAX_KEPT_BODY = 64 * 1024

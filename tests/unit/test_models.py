@@ -25,7 +25,7 @@ from amazon_music_browse import (
     ResponseValidationError,
     Track,
 )
-from tests.conftest import ACCESS_TOKEN, API_KEY
+from tests._support import ACCESS_TOKEN, API_KEY
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "browse"
 

@@ -22,7 +22,7 @@ from amazon_music_browse import (
     ResponseCollection,
     Track,
 )
-from tests.conftest import ACCESS_TOKEN, API_KEY, BASE_URL
+from tests._support import ACCESS_TOKEN, API_KEY, BASE_URL
 
 CATEGORY_ID = "2iB4IU25"
 PREFETCH_PREFIX = "amazon-music-prefetch"

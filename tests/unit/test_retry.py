@@ -26,7 +26,7 @@ from amazon_music_browse import (
     UnprocessableEntityError,
     _retry,
 )
-from tests.conftest import ACCESS_TOKEN, API_KEY, BASE_URL
+from tests._support import ACCESS_TOKEN, API_KEY, BASE_URL, FakeClock, make_client, tracks_page
 
 TOP_TRACKS = BASE_URL + "/v1/browse/tracks/top"
 TOP_PLAYLISTS = BASE_URL + "/v1/browse/playlists/top"
@@ -38,18 +38,6 @@ def http_date(seconds_from_epoch: float) -> str:
     """An HTTP-date (IMF-fixdate) at ``EPOCH + seconds_from_epoch``."""
     moment = datetime.fromtimestamp(EPOCH, tz=timezone.utc) + timedelta(seconds=seconds_from_epoch)
     return email.utils.format_datetime(moment, usegmt=True)
-
-
-def tracks_page(*ids: str, token: str | None = None) -> dict[str, Any]:
-    return {
-        "data": {
-            "topTracks": {
-                "pageInfo": {"hasNextPage": token is not None, "token": token},
-                "edgeCount": len(ids),
-                "edges": [{"node": {"id": track_id}} for track_id in ids],
-            }
-        }
-    }
 
 
 def playlists_page(*ids: str) -> dict[str, Any]:
@@ -74,14 +62,6 @@ class FloorRandom:
         return a
 
 
-class FakeClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_retry, "_wall_clock", lambda: EPOCH)
@@ -97,10 +77,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 @pytest.fixture
 def ceiling_random(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_retry, "_random", CeilingRandom())
-
-
-def make_client(**options: Any) -> BrowseClient:
-    return BrowseClient(API_KEY, ACCESS_TOKEN, **options)
 
 
 # -- parse_retry_after ---------------------------------------------------------------------

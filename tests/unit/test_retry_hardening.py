@@ -20,6 +20,7 @@ from amazon_music_browse import (
     _retry,
 )
 from tests._support import (
+    API_KEY,
     CATEGORY,
     TOP_PLAYLISTS,
     TOP_TRACKS,
@@ -28,7 +29,6 @@ from tests._support import (
     make_client,
     tracks_page,
 )
-from tests.conftest import API_KEY
 
 
 class CountingTokens:

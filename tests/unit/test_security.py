@@ -1,4 +1,9 @@
-"""Credentials go only to the base_url origin, and never show up in reprs, errors or logs."""
+"""Credentials go only to the base_url origin, and never show up in reprs, errors or logs.
+
+Unit rules, one case at a time against a mocked transport (which header goes where, what
+each repr, message, log line and pickle holds); `tests/proof/test_leaks.py` proves the
+same end to end over a whole recorded run against real loopback servers.
+"""
 
 from __future__ import annotations
 
@@ -30,28 +35,12 @@ from amazon_music_browse import (
     ResponseValidationError,
     UnprocessableEntityError,
 )
-from tests.conftest import ACCESS_TOKEN, API_KEY, BASE_URL
+from tests._support import ACCESS_TOKEN, API_KEY, BASE_URL, make_client, tracks_page
 
 PATH = "/v1/browse/tracks/top"
 TOP_TRACKS = BASE_URL + PATH
 SECRETS = (API_KEY, ACCESS_TOKEN)
 ECHO = f"you sent x-api-key: {API_KEY} and Authorization: Bearer {ACCESS_TOKEN}"
-
-
-def tracks_page(*ids: str, token: str | None = None) -> dict[str, Any]:
-    return {
-        "data": {
-            "topTracks": {
-                "pageInfo": {"hasNextPage": token is not None, "token": token},
-                "edgeCount": len(ids),
-                "edges": [{"node": {"id": track_id}} for track_id in ids],
-            }
-        }
-    }
-
-
-def make_client(**options: Any) -> BrowseClient:
-    return BrowseClient(API_KEY, ACCESS_TOKEN, **options)
 
 
 def has_credentials(call: Any) -> tuple[bool, bool]:

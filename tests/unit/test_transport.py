@@ -16,9 +16,8 @@ from amazon_music_browse import (
     AmazonMusicError,
     APIConnectionError,
     APITimeoutError,
-    BrowseClient,
 )
-from tests.conftest import ACCESS_TOKEN, API_KEY, BASE_URL
+from tests._support import API_KEY, BASE_URL, make_client
 
 TOP_TRACKS = BASE_URL + "/v1/browse/tracks/top"
 PROXY = "http://proxy.internal:3128"
@@ -74,10 +73,6 @@ class Spy:
 @pytest.fixture
 def spy(monkeypatch: pytest.MonkeyPatch) -> Spy:
     return Spy(monkeypatch)
-
-
-def make_client(**options: Any) -> BrowseClient:
-    return BrowseClient(API_KEY, ACCESS_TOKEN, **options)
 
 
 # -- a session the client creates ------------------------------------------------------------

@@ -15,6 +15,9 @@ from types import TracebackType
 from typing import Any
 
 from amazon_music_browse.sandbox._catalog import Catalog
+from tests._support import FakeClock
+
+__all__ = ["HEAVY_METAL", "FakeClock", "RecordingServer", "catalog_ids", "report"]
 
 HEAVY_METAL = "2iB4IU25"
 
@@ -30,16 +33,6 @@ def _text(value: object) -> str:
     if isinstance(value, Mapping):
         return "{" + ",".join(f"{k}:{_text(v)}" for k, v in value.items()) + "}"
     return str(value)
-
-
-class FakeClock:
-    """Monotonic seconds that move only when a test moves them."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def catalog_ids(
