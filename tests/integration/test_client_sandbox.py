@@ -222,3 +222,14 @@ def test_an_id_never_reaches_another_route(client: BrowseClient, category_id: st
         client.get_category(category_id)
 
     assert repr(category_id) in str(caught.value)
+
+
+def test_map_fans_out_over_every_category_in_input_order(client: BrowseClient) -> None:
+    ids = [category.id for category in client.paginate(client.get_categories, max_items=40)]
+
+    pages = client.map(client.get_category_tracks, ids, max_workers=8, limit=3)
+
+    assert [page.category.id if page.category else None for page in pages] == ids
+    for category_id, page in zip(ids[:5], pages[:5], strict=True):
+        alone = client.get_category_tracks(category_id, limit=3)
+        assert [track.id for track in page] == [track.id for track in alone]
