@@ -1,4 +1,4 @@
-"""Reading an answer's body incrementally, never holding more than a cap of decoded bytes.
+"""Reading a response's body incrementally, never holding more than a cap of decoded bytes.
 
 The body is read raw and decompressed here with ``max_length``, chunk by chunk, so a
 gzip bomb costs at most the cap however far it would expand.
@@ -91,7 +91,7 @@ def read_body(response: requests.Response, cap: int) -> bytes:
         zlib.error: the body does not decode as its ``Content-Encoding`` says.
         requests.RequestException: the connection failed while reading, or the attempt's
             deadline passed (`DeadlinePassed`): the end of the stream was not the end of
-            the answer.
+            the response.
     """
     chunks, encoding = _raw_chunks(response)
     inflate = _Inflate(encoding) if encoding not in (None, "identity") else None

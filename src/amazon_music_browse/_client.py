@@ -33,7 +33,7 @@ class BrowseClient(BaseClient):
             ``Authorization: Bearer`` header.
         max_connections: pooled connections per host of the session the client creates;
             more threads than that wait for a free one.
-        max_response_bytes: the largest decoded body of a successful answer; a larger
+        max_response_bytes: the largest decoded body of a successful response; a larger
             one raises `ResponseValidationError` (a compressed body is capped decoded).
 
     Raises:

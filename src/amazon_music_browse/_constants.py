@@ -31,13 +31,13 @@ MAX_KEPT_BODY = 64 * 1024
 """Characters of a response body kept on an exception."""
 
 MAX_ERROR_BODY_BYTES = 4 * MAX_KEPT_BODY
-"""Decoded bytes read of an error answer's body: enough for 64 KiB of any UTF-8 text."""
+"""Decoded bytes read of an error response's body: enough for 64 KiB of any UTF-8 text."""
 
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
-"""The largest decoded body of a successful answer the client reads."""
+"""The largest decoded body of a successful response the client reads."""
 
 MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
-"""The largest decoded body of a Login with Amazon token answer read."""
+"""The largest decoded body of a Login with Amazon token response read."""
 
 DEFAULT_MAX_CONNECTIONS = 10
 """Pooled connections per host of a session the client creates."""

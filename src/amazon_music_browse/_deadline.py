@@ -1,6 +1,6 @@
-"""Deadlines for whole attempts: no answer outlives its budget, however slowly it drips.
+"""Deadlines for whole attempts: no response outlives its budget, however slowly it drips.
 
-A read timeout bounds each wait for data, not an answer: a server sending one byte every
+A read timeout bounds each wait for data, not a response: a server sending one byte every
 half second never trips it. Here a watchdog thread shuts down the socket of an attempt
 whose deadline passed, so the blocked read ends at once and the attempt fails.
 
@@ -141,7 +141,7 @@ class AttemptDeadline:
 class DeadlinePassed(requests.exceptions.ReadTimeout):
     """The attempt's deadline passed and its socket was shut down.
 
-    A shut-down socket reads as the end of the stream, so an answer cut there can look
+    A shut-down socket reads as the end of the stream, so a response cut there can look
     complete (headers ended early, a body without ``Content-Length``); this says it is not.
     """
 
@@ -150,13 +150,13 @@ def raise_if_deadline_passed() -> None:
     """Raise `DeadlinePassed` if the deadline of this thread's current attempt fired.
 
     Raises:
-        DeadlinePassed: it did; whatever was read of the answer is not the whole of it.
+        DeadlinePassed: it did; whatever was read of the response is not the whole of it.
     """
     current: AttemptDeadline | None = getattr(_attempt, "current", None)
     if current is not None and current.fired:
         raise DeadlinePassed(
-            "the answer took longer than its deadline; its socket was shut down and what "
-            "was read of it is not the whole answer"
+            "the response took longer than its deadline; its socket was shut down and what "
+            "was read of it is not the whole response"
         )
 
 

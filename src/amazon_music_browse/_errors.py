@@ -1,4 +1,4 @@
-"""The exception tree, and how an HTTP error answer becomes one of its classes.
+"""The exception tree, and how an HTTP error response becomes one of its classes.
 
 ```
 AmazonMusicError
@@ -120,7 +120,7 @@ def add_attempts(error: AmazonMusicError, attempts: int) -> None:
 
 
 class APIConnectionError(AmazonMusicError):
-    """The request did not get an answer: DNS, refused connection, reset, TLS, redirects.
+    """The request did not get a response: DNS, refused connection, reset, TLS, redirects.
 
     Attributes:
         request: the ``requests.PreparedRequest`` that failed, when there was one
@@ -140,7 +140,7 @@ class ResponseValidationError(AmazonMusicError):
     """A successful status came with a body that is not JSON of the documented shape.
 
     Attributes:
-        status_code: the HTTP status of the answer.
+        status_code: the HTTP status of the response.
         body: the body as text, cut to its first 64 KiB.
     """
 
@@ -200,7 +200,7 @@ class APIError(AmazonMusicError):
         if self.message:
             text += f": {excerpt(self.message)}"
         else:
-            text += f" {_reason_phrase(self.status_code)} (the answer had no error details)"
+            text += f" {_reason_phrase(self.status_code)} (the response had no error details)"
         if self.reference:
             text += f" (reference {self.reference})"
         if self.retry_after is not None:
@@ -289,7 +289,7 @@ def api_error_from_body(
     response: requests.Response | None = None,
     error_class: type[APIError] | None = None,
 ) -> APIError:
-    """Build the right ``APIError`` subclass from an error answer, whatever its body is.
+    """Build the right ``APIError`` subclass from an error response, whatever its body is.
 
     ``error_class`` replaces the class chosen by status (for services with other rules).
 

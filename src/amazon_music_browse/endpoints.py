@@ -3,7 +3,7 @@
 Each entry says where the endpoint lives, where its payload sits in the body, what its
 items are and which ``limit`` it takes; the client's methods, ``paginate`` and the
 command line all read them from here. A path the real service spells differently is a
-change of one entry here (and of the sandbox's answer to it: see docs/decisions.md).
+change of one entry here (and of the sandbox's response to it: see docs/decisions.md).
 
 ```python
 from amazon_music_browse.endpoints import CATEGORY_TRACKS

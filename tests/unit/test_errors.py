@@ -123,7 +123,7 @@ def test_status_maps_to_class_with_an_empty_body(
     assert (error.code, error.message, error.body) == (None, None, "")
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "("
     assert str(error).startswith(f"{status} {phrase}")
-    assert str(error).endswith(" (the answer had no error details)")
+    assert str(error).endswith(" (the response had no error details)")
 
 
 # -- the error object's fields ---------------------------------------------------------------

@@ -322,7 +322,7 @@ def test_a_retried_server_error_says_how_many_attempts_were_made(
     with pytest.raises(InternalServerError) as caught:
         make_client(max_retries=1).get_top_tracks()
     assert str(caught.value) == (
-        "500 Internal Server Error (the answer had no error details) (gave up after 2 attempts)"
+        "500 Internal Server Error (the response had no error details) (gave up after 2 attempts)"
     )
 
 
