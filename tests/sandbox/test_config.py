@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import inspect
 import re
+import textwrap
 import time
 from dataclasses import MISSING, fields
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import amazon_music_browse
 from amazon_music_browse.sandbox import SandboxServer
 from amazon_music_browse.sandbox import __main__ as cli
 from amazon_music_browse.sandbox._config import SandboxConfig, parse_sizes
@@ -132,3 +135,40 @@ def test_a_config_is_checked_and_read_only() -> None:
         SandboxConfig(clock=3)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="port must be an int"):
         SandboxConfig(port=1.5)  # type: ignore[arg-type]
+
+
+def test_mypy_sees_the_options_as_typed_keywords_and_read_only_attributes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mypy import api as mypy_api
+
+    source = tmp_path / "uses_sandbox.py"
+    source.write_text(
+        textwrap.dedent(
+            """
+            from amazon_music_browse import Endpoint, Track
+            from amazon_music_browse.sandbox import SandboxServer
+
+            TRACK = Endpoint("/v1/tracks/{track_id}", ("data", "track"), Track)
+            sandbox = SandboxServer("127.0.0.1", 0, latency=0.5, catalog_sizes={"tracks": 5})
+            reveal_type(sandbox.token_lifetime)
+            sandbox.serve(TRACK, {"id": "t"}, track_id="t")
+            sandbox.serve(TRACK, items=[Track(id="t")])
+            sandbox.serve_json("POST", "/v1/x", handler=lambda body: body)
+            SandboxServer(latncy=0.5)
+            sandbox.latency = 1.0
+            """
+        )
+    )
+    monkeypatch.setenv("MYPYPATH", str(Path(amazon_music_browse.__file__).parents[1]))
+    out, err, status = mypy_api.run(
+        ["--strict", "--no-incremental", "--cache-dir=/dev/null", str(source)]
+    )
+    errors = [line.split(": ", 1)[1] for line in out.splitlines() if ": error:" in line]
+    assert re.search(r'Revealed type is "(builtins\.)?float \| None"', out), out + err
+    assert errors == [
+        'error: Unexpected keyword argument "latncy" for "SandboxServer"; '
+        'did you mean "latency"?  [call-arg]',
+        'error: Property "latency" defined in "SandboxConfig" is read-only  [misc]',
+    ], out + err
+    assert status == 1
