@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
-from amazon_music_browse._endpoint import Endpoint
+from amazon_music_browse import Endpoint
 
 from ._browse import browse_routes
 from ._catalog import Catalog

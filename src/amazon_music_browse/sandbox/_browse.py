@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any, Final
 
-from amazon_music_browse._endpoint import Endpoint
+from amazon_music_browse import Endpoint
 from amazon_music_browse.endpoints import CATEGORIES, ENDPOINTS
 
 from ._catalog import Catalog

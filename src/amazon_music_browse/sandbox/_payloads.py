@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from amazon_music_browse._endpoint import Endpoint
+from amazon_music_browse import Endpoint
 
 from ._cursors import CursorCodec
 from ._http import ApiError, Node, one

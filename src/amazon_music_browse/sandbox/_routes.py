@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from amazon_music_browse._endpoint import Endpoint
+from amazon_music_browse import Endpoint
 
 from ._catalog import Items
 from ._http import ApiError, Node

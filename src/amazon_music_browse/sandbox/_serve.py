@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from amazon_music_browse._endpoint import Endpoint
+from amazon_music_browse import Endpoint
 
 from ._catalog import Items
 from ._http import Node, split_path
