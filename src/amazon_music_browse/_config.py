@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from ._constants import DEFAULT_BASE_URL, ENV_BASE_URL
@@ -32,25 +32,42 @@ def check_https_url(url: Any, name: str, example: str) -> str:
     """
     if not isinstance(url, str):
         raise ConfigurationError(f"{name} must be a str, not {type(url).__name__}")
+    return check_url(url, name, example)
+
+
+def check_url(
+    url: str,
+    name: str,
+    example: str,
+    *,
+    plain_http: Literal["loopback", "anywhere"] = "loopback",
+    error: type[ValueError] = ConfigurationError,
+) -> str:
+    """Return ``url`` if requests may be sent to it, else raise ``error`` naming ``name``.
+
+    The one URL check of the package, for the client's base URLs and the sandbox's
+    ``redirect_to``: an ``http(s)://`` URL with a host and a valid port, without a user
+    name, password, query, fragment, whitespace or control character. ``plain_http``
+    says where ``http://`` is allowed: on loopback hosts only, or anywhere.
+    """
     if any(char.isspace() or not char.isprintable() for char in url):
         # urlsplit drops tabs and newlines silently: the URL checked would not be the one sent.
-        raise ConfigurationError(f"{name} contains whitespace or control characters: {url!r}")
+        raise error(f"{name} contains whitespace or control characters: {url!r}")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parsing the port validates it
     except ValueError as exc:
-        raise ConfigurationError(f"{name} is not a valid URL: {exc}") from None
+        raise error(f"{name} is not a valid URL: {exc}") from None
     if parts.scheme not in {"https", "http"} or not parts.hostname:
-        raise ConfigurationError(
-            f"{name} must be an https:// URL with a host, like {example!r}, got {url!r}"
-        )
+        schemes = "an https://" if plain_http == "loopback" else "an http:// or https://"
+        raise error(f"{name} must be {schemes} URL with a host, like {example!r}, got {url!r}")
     if "@" in parts.netloc:
-        raise ConfigurationError(f"{name} must not carry a user name or password")
+        raise error(f"{name} must not carry a user name or password")
     if parts.query or parts.fragment or "?" in url or "#" in url:
         # An empty "?" or "#" would make every path appended to the URL a query or fragment.
-        raise ConfigurationError(f"{name} must not have a query or fragment, got {url!r}")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigurationError(
+        raise error(f"{name} must not have a query or fragment, got {url!r}")
+    if plain_http == "loopback" and parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise error(
             f"{name} must use https://; plain http:// is allowed only for loopback hosts "
             f"(localhost, 127.0.0.0/8, ::1), got {url!r}"
         )

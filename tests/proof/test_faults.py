@@ -31,7 +31,9 @@ from amazon_music_browse import (
     AuthenticationError,
     BadRequestError,
     BrowseClient,
+    Endpoint,
     NotFoundError,
+    Playlist,
     RateLimitError,
     _retry,
 )
@@ -144,6 +146,42 @@ def test_every_item_arrives_once_in_order_through_every_retried_fault(
     assert all(retried[status] <= faults[status] for status in STATUS_FAULTS)
     assert retried["APIConnectionError"] <= faults["drop"] + faults["truncate"]
     assert late >= retries - injected >= 0
+
+
+MY_PLAYLISTS = Endpoint("/v1/me/playlists", ("data", "user", "playlists"), Playlist, limits=(1, 50))
+SERVED = 5_000
+
+
+def test_a_served_collection_of_a_wrapper_arrives_once_in_order_through_every_fault(
+    faulty: SandboxServer, sleeps: list[float]
+) -> None:
+    expected = [f"p{i:05}" for i in range(SERVED)]
+    faulty.serve(MY_PLAYLISTS, items=[{"id": item, "title": item} for item in expected])
+    client = faulty_client(faulty, max_retries=10)
+    calls = 0
+    ids: list[str] = []
+    for page in client.paginate(MY_PLAYLISTS).pages():
+        calls += 1
+        ids.extend(playlist.id for playlist in page)
+    faults, requests_sent = final_counts(faulty)
+    lost, duplicated = lost_and_duplicated(ids, expected)
+
+    report(
+        "faults-served",
+        items=len(ids),
+        calls=calls,
+        requests=requests_sent,
+        injected=faults,
+        retries=len(sleeps),
+        lost=lost,
+        duplicated=duplicated,
+    )
+    assert ids == expected
+    assert calls == SERVED // 50
+    assert sum(faults.values()) > 0.15 * calls  # faults hit the served route as any other
+    assert {kind for kind, count in faults.items() if count} >= {"429", "drop", "truncate"}
+    assert requests_sent == calls + len(sleeps)  # every failed attempt was retried once
+    assert len(sleeps) >= sum(faults.values())
 
 
 @pytest.mark.parametrize("prefetch", [False, True], ids=["plain", "prefetch"])

@@ -11,16 +11,13 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from amazon_music_browse.sandbox._app import (
-    FAULT_ENVIRON_KEY,
-    CursorCodec,
-    SandboxApp,
-    SandboxConfig,
-    SocketFault,
-)
+from amazon_music_browse.sandbox._app import SandboxApp
 from amazon_music_browse.sandbox._catalog import Catalog
+from amazon_music_browse.sandbox._config import SandboxConfig
+from amazon_music_browse.sandbox._cursors import CursorCodec
+from amazon_music_browse.sandbox._faults import FAULT_ENVIRON_KEY, SocketFault
 
-from .conftest import (
+from ._support import (
     AUTH,
     LWA_FORM,
     MAX_LIMITS,
@@ -504,9 +501,8 @@ def test_token_endpoint_wants_a_form_post(app: SandboxApp) -> None:
 
 def test_token_endpoint_is_never_faulted_nor_delayed() -> None:
     sleeps: list[float] = []
-    app = SandboxApp(
-        SandboxConfig(rate_limit_rate=1.0, latency=2.5), clock=FakeClock(), sleep=sleeps.append
-    )
+    config = SandboxConfig(rate_limit_rate=1.0, latency=2.5, clock=FakeClock())
+    app = SandboxApp(config, sleep=sleeps.append)
     assert token_request(app).status == 200
     assert app.faults == NO_FAULTS
     assert app.request_count == 0
@@ -726,8 +722,8 @@ def test_injected_errors_come_before_the_redirect() -> None:
         ({"redirect_to": "ftp://x/"}, ValueError, "http:// or https://"),
         ({"redirect_to": "http:///path"}, ValueError, "http:// or https://"),
         ({"redirect_to": "http://u:p@x/"}, ValueError, "user name or password"),
-        ({"redirect_to": "http://x/?q=1"}, ValueError, "query or a fragment"),
-        ({"redirect_to": "http://x/#f"}, ValueError, "query or a fragment"),
+        ({"redirect_to": "http://x/?q=1"}, ValueError, "query or fragment"),
+        ({"redirect_to": "http://x/#f"}, ValueError, "query or fragment"),
         ({"redirect_to": "http://x/\r\nX: y"}, ValueError, "whitespace or control"),
         ({"redirect_to": "http://x:99999"}, ValueError, "not a valid URL"),
         ({"retry_after": -1}, ValueError, "retry_after must be >= 0"),

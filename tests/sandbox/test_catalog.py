@@ -113,7 +113,7 @@ ASIN = re.compile(r"B0[0-9A-Z]{8}")
 GENERATED_ASIN = re.compile(r"B0[C-Z][0-9A-Z]{7}")
 CATEGORY_ID = re.compile(r"[0-9A-Za-z]{8}")
 # Pins the seed-0 catalog (same on Python 3.10-3.13): a change in generation shows here.
-SEED_0_DIGEST = "19b4bd137a12af21b261b6488183fb119ee4455f398e0035ba1407b6ab2add4b"
+SEED_0_DIGEST = "295b9d0db916a2882482fe72bf41f890fc890936262a8918bb4e8e6578a8bd9f"
 
 
 def everything(catalog: Catalog, categories: list[str]) -> dict[str, Any]:
@@ -222,10 +222,10 @@ def test_generated_nodes_have_the_documented_shape() -> None:
     assert isinstance(playlist["duration"], int)
     assert playlist["duration"] > playlist["trackCount"] > 0
     [image] = playlist["images"]
-    assert set(image) == {"url", "width", "height"}
-    assert image["url"].startswith(f"{IMAGES}/")
+    assert image == {"url": f"/images/{playlist['id']}.svg", "width": 2560, "height": 1280}
     album = catalog.category_collection("2iB4IU25", "albums")[0]
     assert album["url"] == f"{WEB}/albums/{album['id']}"
+    assert album["images"] == [{"url": f"/images/{album['id']}.svg", "width": 1800, "height": 1800}]
     episode = catalog.collection("newPodcastEpisodes")[2]
     assert episode["url"].startswith(f"{WEB}/podcasts/")
     assert episode["url"].endswith(f"/episodes/{episode['id']}")
@@ -331,3 +331,73 @@ def test_a_smaller_category_list_still_answers_lookups() -> None:
 def test_catalog_sizes_are_validated(sizes: Any, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         Catalog(sizes=sizes)
+
+
+# --- covers ---------------------------------------------------------------------------
+
+
+def covered(catalog: Catalog) -> list[dict[str, Any]]:
+    """Nodes with a cover from every collection that has covers, first and last pages."""
+    nodes: list[dict[str, Any]] = []
+    categories = [node["id"] for node in catalog.collection("browseCategories")]
+    for category_id in ("hZiJ3FwS", "E9UEPoEH", categories[-1]):
+        for key in ("albums", "playlists"):
+            nodes += catalog.category_collection(category_id, key)[:3]
+            nodes += catalog.category_collection(category_id, key)[-3:]
+    nodes += catalog.collection("topPlaylists")[:5] + catalog.collection("topPlaylists")[-3:]
+    return [node for node in nodes if "images" in node]  # the documented albums have none
+
+
+def test_every_generated_cover_is_a_local_path_and_documented_ones_are_kept() -> None:
+    catalog = Catalog()
+    documented_urls = {
+        image["url"]
+        for nodes in [*DOCUMENTED_TOP.values(), *DOCUMENTED_CATEGORY_ITEMS.values()]
+        for node in nodes
+        for image in node.get("images", [])
+    }
+    assert len(documented_urls) == 4
+    for node in covered(catalog):
+        [image] = node["images"]
+        if image["url"] in documented_urls:
+            assert image["url"].startswith(f"{IMAGES}/")
+        else:
+            assert image["url"] == f"/images/{node['id']}.svg"
+
+
+def test_a_cover_is_found_by_its_id_in_a_catalog_that_has_built_nothing() -> None:
+    ids = [node["id"] for node in covered(Catalog(seed=3)) if node["images"][0]["url"][0] == "/"]
+    assert len(ids) > 30
+    for node_id in ids:
+        fresh = Catalog(seed=3)
+        node = fresh.image_node(node_id)
+        assert node is not None
+        assert node["id"] == node_id
+
+
+@pytest.mark.parametrize(
+    "node_id",
+    [
+        "B0785GTW4T",  # a documented track
+        "B00J9PVXBM",  # a documented playlist: its cover is not served locally
+        "nope",
+        "",
+        "B0zzzzzzzz",
+        "B0CCCCCCCC",
+        "B0ÄÄÄÄÄÄÄÄ",
+        "B0" + "Z" * 8,
+    ],
+)
+def test_ids_without_a_local_cover_are_not_found(node_id: str) -> None:
+    assert Catalog().image_node(node_id) is None
+
+
+def test_tracks_and_nodes_past_the_end_have_no_cover() -> None:
+    catalog = Catalog()
+    track = catalog.category_collection("2iB4IU25", "tracks")[5]
+    assert catalog.image_node(track["id"]) is None
+    small = Catalog(sizes={"topPlaylists": 3})
+    last = small.collection("topPlaylists")[-1]
+    assert small.image_node(last["id"]) == last
+    beyond = Catalog().collection("topPlaylists")[3]  # in the default catalog only
+    assert small.image_node(beyond["id"]) is None

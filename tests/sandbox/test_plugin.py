@@ -11,7 +11,7 @@ import requests
 
 from amazon_music_browse.sandbox import SandboxServer
 
-from .conftest import AUTH
+from ._support import AUTH
 
 pytest_plugins = ["pytester"]
 

@@ -28,7 +28,7 @@ from amazon_music_browse.sandbox import SandboxServer, _server
 from amazon_music_browse.sandbox import __main__ as cli
 from amazon_music_browse.sandbox._app import SandboxApp
 
-from .conftest import AUTH, LWA_FORM, FakeClock
+from ._support import AUTH, LWA_FORM, FakeClock
 
 NO_FAULTS = {"429": 0, "500": 0, "503": 0, "drop": 0, "truncate": 0, "stall": 0}
 

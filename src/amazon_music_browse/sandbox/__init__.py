@@ -2,7 +2,7 @@
 
 `SandboxServer` is a real HTTP server on 127.0.0.1 that speaks the documented Browse API
 (envelope, ``pageInfo``/``edges``, error objects, the Login with Amazon token exchange)
-over a deterministic catalog, with optional latency, 429 and 5xx answers::
+over a deterministic catalog, with optional latency, 429 and 5xx responses::
 
     from amazon_music_browse.sandbox import SandboxServer
 
@@ -11,7 +11,17 @@ over a deterministic catalog, with optional latency, 429 and 5xx answers::
         print(client.get_top_tracks(limit=5).items)
 
 From a shell: ``python -m amazon_music_browse.sandbox --port 8765``. In pytest: the
-``amazon_music_sandbox`` fixture (installed with the package).
+``amazon_music_sandbox`` fixture (installed with the package). ``sandbox.serve`` adds a
+downstream wrapper's own endpoints.
+
+Modules, one job each: ``_config`` (every option, once), ``_server`` (`SandboxServer` and
+its HTTP server), ``_app`` (the WSGI app: dispatch and the order of checks), ``_http``
+(reading requests, shaping responses), ``_routes`` (the route table), ``_browse`` (the
+Browse routes, from ``amazon_music_browse.endpoints``), ``_payloads`` (pages and objects
+in their envelope), ``_cursors`` (signed page tokens), ``_faults`` (the fault draws),
+``_lwa`` (Login with Amazon and the credentials check), ``_catalog`` (the data),
+``_images`` (covers), ``_serve`` (what ``serve`` accepts), ``_plugin`` (pytest) and
+``__main__`` (the command line).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """``python -m amazon_music_browse.sandbox``: serve the sandbox in the foreground.
 
-Ctrl-C (SIGINT) or SIGTERM stops it cleanly, with exit status 0.
+Its flags are made from `SandboxConfig`'s fields (``rate_limit_rate`` is
+``--rate-limit-rate``). Ctrl-C (SIGINT) or SIGTERM stops it cleanly, with exit status 0.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ import argparse
 import shlex
 import signal
 import time
-from collections.abc import Sequence
-from types import FrameType
-from typing import Final
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from types import FrameType, UnionType
+from typing import Any, Final, Union, get_args, get_origin, get_type_hints
 
-from ._app import DEFAULT_STALL_SECONDS
+from ._config import SandboxConfig
 from ._server import SandboxServer
 
 _STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
@@ -24,21 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        sandbox = SandboxServer(
-            args.host,
-            args.port,
-            latency=args.latency,
-            rate_limit_rate=args.rate_limit_rate,
-            server_error_rate=args.server_error_rate,
-            retry_after=args.retry_after,
-            token_lifetime=args.token_lifetime,
-            seed=args.seed,
-            drop_rate=args.drop_rate,
-            truncate_rate=args.truncate_rate,
-            stall_rate=args.stall_rate,
-            stall_seconds=args.stall_seconds,
-            redirect_to=args.redirect_to,
-        )
+        sandbox = SandboxServer(**vars(args))
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
     try:
@@ -77,64 +65,49 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    """One flag per option of `SandboxConfig` that has one, e.g. ``--rate-limit-rate``."""
     parser = argparse.ArgumentParser(
         prog="python -m amazon_music_browse.sandbox",
         description="Serve the Amazon Music Browse API sandbox until Ctrl-C.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
-    parser.add_argument(
-        "--port", type=int, default=8765, help="port to listen on; 0 picks a free one (%(default)s)"
-    )
-    parser.add_argument(
-        "--latency", type=float, default=0.0, help="seconds added before every API answer"
-    )
-    parser.add_argument(
-        "--rate-limit-rate", type=float, default=0.0, help="share of API requests answered 429"
-    )
-    parser.add_argument(
-        "--server-error-rate", type=float, default=0.0, help="share of API requests answered 5xx"
-    )
-    parser.add_argument(
-        "--retry-after", type=int, default=1, help="Retry-After seconds on 429/5xx (%(default)s)"
-    )
-    parser.add_argument(
-        "--drop-rate",
-        type=float,
-        default=0.0,
-        help="share of API requests whose connection is closed mid-answer",
-    )
-    parser.add_argument(
-        "--truncate-rate",
-        type=float,
-        default=0.0,
-        help="share of API requests answered with half the body, then the connection closed",
-    )
-    parser.add_argument(
-        "--stall-rate",
-        type=float,
-        default=0.0,
-        help="share of API requests whose body is withheld for --stall-seconds",
-    )
-    parser.add_argument(
-        "--stall-seconds",
-        type=float,
-        default=DEFAULT_STALL_SECONDS,
-        help="how long a stalled answer withholds its body (%(default)s)",
-    )
-    parser.add_argument(
-        "--redirect-to",
-        default=None,
-        metavar="URL",
-        help="answer every API request 302 to URL + its path and query",
-    )
-    parser.add_argument(
-        "--token-lifetime",
-        type=float,
-        default=None,
-        help="lifetime of issued tokens in seconds; when set, only issued tokens are accepted",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="catalog and fault seed (%(default)s)")
+    types = get_type_hints(SandboxConfig)
+    for option in fields(SandboxConfig):
+        metadata = option.metadata
+        if not metadata.get("flag"):
+            continue
+        default = metadata["flag_default"]
+        kind = _base_type(types[option.name])
+        help_text = metadata["help"] + ("" if default is None else " (%(default)s)")
+        settings: dict[str, Any] = {"default": default, "help": help_text, "dest": option.name}
+        if kind is bool:
+            settings["action"] = argparse.BooleanOptionalAction
+        else:
+            settings["type"] = _flag_type(metadata["parse"]) if metadata["parse"] else kind
+            settings["metavar"] = metadata["metavar"] or option.name.upper()
+        parser.add_argument("--" + option.name.replace("_", "-"), **settings)
     return parser
+
+
+def _flag_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse``, with its ValueError's message shown as the flag's usage error."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _base_type(annotation: Any) -> Any:
+    """``float`` for ``float | None``; the annotation itself otherwise."""
+    members = [member for member in get_args(annotation) if member is not type(None)]
+    return (
+        members[0]
+        if get_origin(annotation) in (Union, UnionType) and len(members) == 1
+        else annotation
+    )
 
 
 def _banner(sandbox: SandboxServer) -> str:
@@ -171,8 +144,8 @@ def _exports(sandbox: SandboxServer) -> list[str]:
     if sandbox.token_lifetime is None:
         token, note = sandbox.access_token, ""
     else:
-        answer = sandbox._app.issue_token()
-        token, note = answer["access_token"], f"  # expires in {answer['expires_in']} s"
+        issued = sandbox._app.issue_token()
+        token, note = issued["access_token"], f"  # expires in {issued['expires_in']} s"
     values = {
         "AMAZON_MUSIC_BASE_URL": sandbox.url,
         "AMAZON_MUSIC_API_KEY": sandbox.api_key,

@@ -9,7 +9,11 @@ other page costs.
 
 Generated ASINs are a keyed permutation of (collection, position), so they are unique
 across the whole catalog without any shared state between lazily built collections, and
-they start with ``B0C``..``B0Z`` so they never collide with the documented ones.
+they start with ``B0C``..``B0Z`` so they never collide with the documented ones. The
+permutation is inverted to find the node of a cover (`Catalog.image_node`).
+
+Generated playlists and albums carry one cover each, stored as a path on the sandbox
+(``/images/<id>.svg``); the documented nodes keep their original image URLs.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Any, Final
 __all__ = [
     "CATEGORY_COLLECTIONS",
     "DEFAULT_SIZES",
+    "IMAGE_PREFIX",
+    "IMAGE_SUFFIX",
     "MAX_SIZE",
     "TOP_COLLECTIONS",
     "Catalog",
@@ -48,6 +54,8 @@ DEFAULT_SIZES: Final[Mapping[str, int]] = MappingProxyType(
     }
 )
 MAX_SIZE: Final = 100_000
+IMAGE_PREFIX: Final = "/images/"
+IMAGE_SUFFIX: Final = ".svg"
 
 _SALT: Final = "amazon-music-browse-sandbox"
 _WEB: Final = "https://music.amazon.com"
@@ -63,6 +71,12 @@ _LOW: Final = 36**4
 # it holds the ids of the albums that its tracks link to.
 _INDEX_BITS: Final = 17
 _TRACKS_PER_ALBUM: Final = 3
+_ALBUM_COVER: Final = (1800, 1800)
+# Namespaces: 0 top tracks, 2 top playlists, and 4 + 2 * (3 * position + index) for the
+# collections of the category at that position (index into CATEGORY_COLLECTIONS).
+_TOP_PLAYLISTS_NAMESPACE: Final = 2
+_FIRST_CATEGORY_NAMESPACE: Final = 4
+_WITH_COVERS: Final = frozenset({"topPlaylists", "albums", "playlists"})
 
 
 def _image(name: str, width: int, height: int) -> Node:
@@ -71,6 +85,11 @@ def _image(name: str, width: int, height: int) -> Node:
         "width": width,
         "height": height,
     }
+
+
+def _local_image(node_id: str, width: int, height: int) -> Node:
+    """A cover the sandbox serves itself, stored as a path (see `IMAGE_PREFIX`)."""
+    return {"url": f"{IMAGE_PREFIX}{node_id}{IMAGE_SUFFIX}", "width": width, "height": height}
 
 
 # --- The Browse page's example nodes, with the archive's host rewritten. -----------------
@@ -375,6 +394,48 @@ class Catalog:
         """
         return self.items(key, category_id).all()
 
+    def image_node(self, node_id: str) -> Node | None:
+        """Return the generated node whose cover is ``/images/<node_id>.svg``, or None.
+
+        The id's ASIN is inverted to its collection and position, so any cover of the
+        catalog is found whether or not a page has shown it yet.
+        """
+        located = self._locate(node_id)
+        if located is None:
+            return None
+        key, category_id, position = located
+        if category_id is None:
+            documented: tuple[Node, ...] = _DOC_TOP_PLAYLISTS
+        else:
+            documented = _DOC_CATEGORY_ITEMS.get((category_id, key), ())
+        index = len(documented) + position
+        nodes = self.items(key, category_id).slice(index, index + 1)
+        if not nodes or nodes[0]["id"] != node_id:
+            return None
+        return nodes[0]
+
+    def _locate(self, node_id: str) -> tuple[str, str | None, int] | None:
+        """The collection (key, category id) and generated position of a cover's ASIN."""
+        suffix = node_id[2:]
+        if not (node_id.startswith("B0") and len(suffix) == 8):
+            return None
+        if not all(char in _BASE36 for char in suffix):
+            return None
+        value = int(suffix, 36) - _ASIN_OFFSET
+        if not 0 <= value < _HIGH * _LOW:
+            return None
+        namespace, position = divmod(self._unpermute(value), 1 << _INDEX_BITS)
+        if namespace == _TOP_PLAYLISTS_NAMESPACE:
+            return "topPlaylists", None, position
+        if namespace < _FIRST_CATEGORY_NAMESPACE or namespace % 2:
+            return None
+        category, index = divmod((namespace - _FIRST_CATEGORY_NAMESPACE) // 2, 3)
+        key = CATEGORY_COLLECTIONS[index]
+        nodes = self.items("browseCategories").slice(category, category + 1)
+        if key not in _WITH_COVERS or not nodes:
+            return None
+        return key, nodes[0]["id"], position
+
     # --- caching and seeded helpers --------------------------------------------------------
 
     def _cached(self, key: str, scope: str, build: Callable[[], Iterator[Node]]) -> Items:
@@ -418,6 +479,16 @@ class Catalog:
                 high = (high + self._round(round_, low)) % _HIGH
         return high * _LOW + low
 
+    def _unpermute(self, value: int) -> int:
+        """The inverse of `_permute`."""
+        high, low = divmod(value, _LOW)
+        for round_ in reversed(range(4)):
+            if round_ % 2:
+                low = (low - self._round(round_, high)) % _LOW
+            else:
+                high = (high - self._round(round_, low)) % _HIGH
+        return high * _LOW + low
+
     def _round(self, round_: int, value: int) -> int:
         digest = hashlib.blake2b(f"{round_}:{value}".encode(), key=self._id_key, digest_size=8)
         return int.from_bytes(digest.digest(), "big")
@@ -428,13 +499,16 @@ class Catalog:
         return self._fill(_DOC_TOP_TRACKS, "topTracks", self._tracks, 0)
 
     def _top_playlists(self) -> Iterator[Node]:
-        return self._fill(_DOC_TOP_PLAYLISTS, "topPlaylists", self._playlists, 2)
+        return self._fill(
+            _DOC_TOP_PLAYLISTS, "topPlaylists", self._playlists, _TOP_PLAYLISTS_NAMESPACE
+        )
 
     def _category_items(
         self, position: int, category_id: str, genre: str, key: str
     ) -> Iterator[Node]:
         documented = _DOC_CATEGORY_ITEMS.get((category_id, key), ())
-        namespace = 4 + 2 * (len(CATEGORY_COLLECTIONS) * position + CATEGORY_COLLECTIONS.index(key))
+        index = len(CATEGORY_COLLECTIONS) * position + CATEGORY_COLLECTIONS.index(key)
+        namespace = _FIRST_CATEGORY_NAMESPACE + 2 * index
         make = {"albums": self._albums, "playlists": self._playlists, "tracks": self._tracks}[key]
         return self._fill(documented, f"category/{category_id}/{key}", make, namespace, genre)
 
@@ -467,6 +541,7 @@ class Catalog:
             "id": album_id,
             "title": _title(rng, _ALBUM_TITLES),
             "url": f"{_WEB}/albums/{album_id}",
+            "images": [_local_image(album_id, *_ALBUM_COVER)],
         }
 
     def _playlists(self, rng: random.Random, namespace: int, i: int, genre: str | None) -> Node:
@@ -474,13 +549,15 @@ class Catalog:
         title = _title(rng, _PLAYLIST_TITLES, genre=genre or rng.choice(_GENRES))
         track_count = rng.randint(10, 150)
         width, height = rng.choice(_IMAGE_SIZES)
-        image_name = rng.choice("56789") + "1" + "".join(rng.choices(_IMAGE_CHARS, k=8)) + "L"
+        # Drawn and unused since covers are served locally: the draws after it stay as they were.
+        rng.choice("56789")
+        rng.choices(_IMAGE_CHARS, k=8)
         return {
             "id": playlist_id,
             "title": title,
             "url": f"{_WEB}/playlists/{playlist_id}",
             "duration": track_count * rng.randint(170, 260),
-            "images": [_image(image_name, width, height)],
+            "images": [_local_image(playlist_id, width, height)],
             "trackCount": track_count,
         }
 

@@ -1,4 +1,7 @@
-"""`SandboxServer`: the sandbox's WSGI app on a threaded loopback HTTP/1.1 server."""
+"""`SandboxServer`: the sandbox's WSGI app on a threaded loopback HTTP/1.1 server.
+
+`SandboxServer` is a `SandboxConfig`: its options are the config's fields, read-only.
+"""
 
 from __future__ import annotations
 
@@ -9,31 +12,27 @@ import selectors
 import socket
 import socketserver
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from types import MappingProxyType, TracebackType
-from typing import IO, TYPE_CHECKING, Any, Final, Generic, NoReturn, TypeVar, cast, overload
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, Final, cast, overload
 from wsgiref.headers import Headers
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
-from ._app import (
-    DEFAULT_STALL_SECONDS,
-    FAULT_ENVIRON_KEY,
-    RAW_URI,
-    TOKEN_PATH,
-    SandboxApp,
-    SandboxConfig,
-    SocketFault,
-)
+from ._app import SandboxApp
+from ._config import SandboxConfig
+from ._faults import FAULT_ENVIRON_KEY, SocketFault
+from ._http import RAW_URI
+from ._lwa import TOKEN_PATH
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import WSGIApplication
+    from pydantic import BaseModel
 
-    from amazon_music_browse import BrowseClient, LoginWithAmazon
+    from amazon_music_browse import BrowseClient, Endpoint, LoginWithAmazon
 
 __all__ = ["SandboxServer"]
 
@@ -44,50 +43,17 @@ _MAX_BODY: Final = 1024 * 1024
 _THREAD_NAME: Final = "amazon-music-sandbox"
 
 
-_T = TypeVar("_T")
+_SETTINGS: Final = frozenset(field.name for field in fields(SandboxConfig))
 
 
-class _Setting(Generic[_T]):
-    """A read-only attribute of `SandboxServer`: the value of one constructor argument.
-
-    A setting cannot change once the server is built (the running server would never see
-    the new value), so assigning or deleting one raises `AttributeError`.
-    """
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, instance: None, owner: type | None = None) -> _Setting[_T]: ...
-    @overload
-    def __get__(self, instance: SandboxServer, owner: type | None = None) -> _T: ...
-    def __get__(
-        self, instance: SandboxServer | None, owner: type | None = None
-    ) -> _T | _Setting[_T]:
-        if instance is None:
-            return self
-        return cast("_T", instance._settings[self.name])
-
-    def __set__(self, instance: SandboxServer, value: NoReturn) -> NoReturn:
-        raise self._read_only()
-
-    def __delete__(self, instance: SandboxServer) -> NoReturn:
-        raise self._read_only()
-
-    def _read_only(self) -> AttributeError:
-        return AttributeError(
-            f"{self.name!r} is read-only: a SandboxServer's settings are fixed at "
-            f"construction; create another SandboxServer({self.name}=...) to change it"
-        )
-
-
-class SandboxServer:
+class SandboxServer(SandboxConfig):
     """A local HTTP server that speaks the documented Browse API over a fixed catalog.
 
     ``with SandboxServer() as sandbox:`` starts it on a free port of 127.0.0.1 in a
     background thread and stops it on exit; ``sandbox.client()`` is a `BrowseClient`
     pointed at it. A ``seed`` fixes the catalog, the page tokens (which survive a restart)
     and which requests of a sequence get an injected fault, on every machine.
+    `serve` adds a wrapper's own endpoints.
 
     Args:
         host: Address to listen on.
@@ -97,24 +63,11 @@ class SandboxServer:
         client_id: Login with Amazon client id accepted by ``POST /auth/o2/token``.
         client_secret: Its client secret.
         refresh_token: The refresh token it exchanges for access tokens.
-        latency: Seconds to wait before every API answer.
+        latency: Seconds to wait before every API response.
         rate_limit_rate: Share of API requests answered 429 ``THROTTLED``.
         server_error_rate: Share of API requests answered 503 ``DEPENDENCY`` and 500
             ``INTERNAL``, alternately.
         retry_after: ``Retry-After`` seconds sent with every injected 429 and 5xx.
-        drop_rate: Share of API requests whose connection is closed mid-answer:
-            alternately before any byte, and after the status line and the headers up to
-            ``Content-Length`` (so a client sees a connection error either way).
-        truncate_rate: Share of API requests answered with every header (the full
-            ``Content-Length``) and only half of the body, then the connection closed.
-        stall_rate: Share of API requests answered with every header, then nothing for
-            ``stall_seconds`` (make it longer than the client's read timeout), then the
-            body, then the connection closed.
-        stall_seconds: How long a stalled answer withholds its body.
-        redirect_to: When set, every API request is answered ``302 Found`` with
-            ``Location: <redirect_to><path>?<query>`` (before authentication), e.g. to
-            check what a client sends to another origin; an ``http(s)://`` URL without
-            a user name, password, query or fragment.
         token_lifetime: Lifetime in seconds of the tokens the token endpoint issues. When
             set, ONLY issued tokens are accepted (the static ``access_token`` is refused),
             so clients must refresh; when None, issued tokens live 3600 s and the static
@@ -125,6 +78,19 @@ class SandboxServer:
             ``topTracks``, ``topPlaylists``, ``newPodcastEpisodes``, ``browseCategories``,
             and ``albums``, ``playlists``, ``tracks`` (for every category); at most 100,000.
         clock: Monotonic seconds deciding token expiry; tests pass a fake one.
+        drop_rate: Share of API requests whose connection is closed mid-response:
+            alternately before any byte, and after the status line and the headers up to
+            ``Content-Length`` (so a client sees a connection error either way).
+        truncate_rate: Share of API requests answered with every header (the full
+            ``Content-Length``) and only half of the body, then the connection closed.
+        stall_rate: Share of API requests answered with every header, then nothing for
+            ``stall_seconds`` (make it longer than the client's read timeout), then the
+            body, then the connection closed.
+        stall_seconds: How long a stalled response withholds its body.
+        redirect_to: When set, every API request is answered ``302 Found`` with
+            ``Location: <redirect_to><path>?<query>`` (before authentication), e.g. to
+            check what a client sends to another origin; an ``http(s)://`` URL without
+            a user name, password, query or fragment.
 
     Raises:
         TypeError: an argument has the wrong type.
@@ -132,94 +98,28 @@ class SandboxServer:
 
     One seeded draw per API request decides its fault; the rates stack (429, 5xx, drop,
     truncate, stall) and must not exceed 1 in total. Injected faults, the latency and the
-    redirect never touch the token endpoint. Every argument is also a read-only
-    attribute (``port`` becomes the bound port on `start`). Counters: `request_count`,
-    `token_requests`, `faults`.
+    redirect never touch the token endpoint nor the covers. Every argument is also a
+    read-only attribute (``port`` becomes the bound port on `start`). Counters:
+    `request_count`, `token_requests`, `faults`.
     """
 
-    host = _Setting[str]()
-    port = _Setting[int]()  # the bound port once started
-    api_key = _Setting[str]()
-    access_token = _Setting[str]()
-    client_id = _Setting[str]()
-    client_secret = _Setting[str]()
-    refresh_token = _Setting[str]()
-    latency = _Setting[float]()
-    rate_limit_rate = _Setting[float]()
-    server_error_rate = _Setting[float]()
-    retry_after = _Setting[int]()
-    token_lifetime = _Setting["float | None"]()
-    seed = _Setting[int]()
-    catalog_sizes = _Setting["Mapping[str, int] | None"]()
-    clock = _Setting["Callable[[], float]"]()
-    drop_rate = _Setting[float]()
-    truncate_rate = _Setting[float]()
-    stall_rate = _Setting[float]()
-    stall_seconds = _Setting[float]()
-    redirect_to = _Setting["str | None"]()
-
-    def __init__(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        *,
-        api_key: str = "sandbox-key",
-        access_token: str = "sandbox-token",
-        client_id: str = "sandbox-client",
-        client_secret: str = "sandbox-secret",
-        refresh_token: str = "sandbox-refresh",
-        latency: float = 0.0,
-        rate_limit_rate: float = 0.0,
-        server_error_rate: float = 0.0,
-        retry_after: int = 1,
-        token_lifetime: float | None = None,
-        seed: int = 0,
-        catalog_sizes: Mapping[str, int] | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        drop_rate: float = 0.0,
-        truncate_rate: float = 0.0,
-        stall_rate: float = 0.0,
-        stall_seconds: float = DEFAULT_STALL_SECONDS,
-        redirect_to: str | None = None,
-    ) -> None:
-        if not isinstance(host, str) or not host:
-            raise TypeError(f"host must be a non-empty str, not {host!r}")
-        if isinstance(port, bool) or not isinstance(port, int):
-            raise TypeError(f"port must be an int, not {type(port).__name__}")
-        if not 0 <= port <= 65535:
-            raise ValueError(f"port must be from 0 to 65535, got {port}")
-        self._config = SandboxConfig(
-            api_key=api_key,
-            access_token=access_token,
-            client_id=client_id,
-            client_secret=client_secret,
-            refresh_token=refresh_token,
-            latency=latency,
-            rate_limit_rate=rate_limit_rate,
-            server_error_rate=server_error_rate,
-            retry_after=retry_after,
-            token_lifetime=token_lifetime,
-            seed=seed,
-            catalog_sizes=catalog_sizes,
-            drop_rate=drop_rate,
-            truncate_rate=truncate_rate,
-            stall_rate=stall_rate,
-            stall_seconds=stall_seconds,
-            redirect_to=redirect_to,
-        )
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self._stopping = threading.Event()
-        self._app = SandboxApp(self._config, clock=clock, sleep=self._stopping.wait)
-        self._settings: dict[str, object] = {
-            **{field.name: getattr(self._config, field.name) for field in fields(self._config)},
-            "host": host,
-            "port": port,
-            "clock": clock,
-        }
-        if catalog_sizes is not None:  # a copy: changing the caller's mapping changes nothing
-            self._settings["catalog_sizes"] = MappingProxyType(dict(catalog_sizes))
+        self._app = SandboxApp(self, sleep=self._stopping.wait)
         self._lock = threading.Lock()
         self._httpd: _ThreadingWSGIServer | None = None
         self._thread: threading.Thread | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SETTINGS:
+            raise _read_only(name)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in _SETTINGS:
+            raise _read_only(name)
+        object.__delattr__(self, name)
 
     @property
     def url(self) -> str:
@@ -245,7 +145,7 @@ class SandboxServer:
 
     @property
     def request_count(self) -> int:
-        """API requests received so far (the token endpoint's are not counted)."""
+        """API requests received so far (neither the token endpoint's nor the covers')."""
         return self._app.request_count
 
     @property
@@ -266,6 +166,93 @@ class SandboxServer:
         """Access tokens issued by the token endpoint, with their expiry on ``clock``."""
         return self._app.issued_tokens
 
+    @overload
+    def serve(
+        self,
+        endpoint: Endpoint[Any],
+        /,
+        *,
+        items: Iterable[Mapping[str, Any] | BaseModel],
+        owner: Mapping[str, Any] | BaseModel | None = None,
+        **path_params: str,
+    ) -> None: ...
+    @overload
+    def serve(
+        self, endpoint: Endpoint[Any], obj: Mapping[str, Any] | BaseModel, /, **path_params: str
+    ) -> None: ...
+    def serve(
+        self,
+        endpoint: Endpoint[Any],
+        obj: Mapping[str, Any] | BaseModel | None = None,
+        /,
+        *,
+        items: Any = None,
+        owner: Any = None,
+        **path_params: str,
+    ) -> None:
+        """Serve a downstream wrapper's `Endpoint`: a collection (``items=``) or one object.
+
+        The response is the API's: the payload wrapped along ``endpoint.key_path``,
+        credentials checked and faults applied as for the Browse endpoints. A collection
+        is paged like theirs: ``limit`` within ``endpoint.limits`` (the maximum when
+        omitted; 400 outside), signed ``cursor`` tokens (400 for another collection's),
+        ``pageInfo``/``edgeCount``/``edges``. Works before `start` and while running.
+
+        Example:
+            >>> sandbox.serve(TRACK, {"id": "t1", "title": "One"}, track_id="t1")
+            >>> sandbox.serve(MY_PLAYLISTS, items=[{"id": f"p{i}"} for i in range(250)])
+
+        Args:
+            endpoint: the endpoint to serve (``GET``, at its path with ``path_params``).
+            obj: the object of an object endpoint: a dict of JSON values, or a pydantic
+                model (sent as ``model_dump(by_alias=True, exclude_unset=True)``).
+            items: the items of a collection endpoint, in page order, each as ``obj``.
+            owner: for an endpoint with ``owner_key``, the fields of the object around
+                the collection (e.g. a category's ``id`` and ``name``), sent beside it.
+            path_params: the path parameters, checked as the client checks them. Serving
+                the same endpoint with other values adds a resource; with the same values,
+                replaces it. A path that is served wins over the catalog's.
+
+        Raises:
+            TypeError: a collection without ``items``, an object endpoint without ``obj``,
+                ``owner`` without ``owner_key``, a value that is not JSON, a missing or
+                unknown path parameter.
+            ValueError: a path parameter the client would refuse.
+        """
+        self._app.serve(endpoint, obj, items=items, owner=owner, path_params=path_params)
+
+    def serve_json(
+        self,
+        method: str,
+        path: str,
+        answer: Any = None,
+        /,
+        *,
+        handler: Callable[[Any], Any] | None = None,
+    ) -> None:
+        """Answer ``method path`` with ``answer``, or with ``handler(body)`` per request.
+
+        For what `client.request` calls and no `Endpoint` describes, e.g. a search whose
+        next-page token travels in the JSON body. Credentials are checked and faults
+        applied as for any API request.
+
+        Example:
+            >>> sandbox.serve_json("POST", "/v1/search/tracks", handler=lambda body: {...})
+
+        Args:
+            method: the HTTP method, e.g. ``"POST"``.
+            path: the exact path, starting with ``/``, without a query.
+            answer: a fixed JSON response body (copied now).
+            handler: called with the request's parsed JSON body (``None`` when it has
+                none); returns the JSON response body. A body that is not JSON gets 400.
+
+        Raises:
+            TypeError: both or neither of ``answer`` and ``handler``; an answer that is
+                not JSON.
+            ValueError: a method or path that cannot be served.
+        """
+        self._app.serve_json(method, path, answer, respond=handler)
+
     def start(self) -> SandboxServer:
         """Start serving in a background daemon thread; a no-op when already running.
 
@@ -279,7 +266,7 @@ class SandboxServer:
                 return self
             self._stopping.clear()
             httpd = _ThreadingWSGIServer((self.host, self.port), self._app, self._stopping.wait)
-            self._settings["port"] = httpd.server_port
+            object.__setattr__(self, "port", httpd.server_port)
             thread = threading.Thread(
                 target=httpd.serve,
                 name=f"{_THREAD_NAME}:{self.port}",
@@ -326,15 +313,12 @@ class SandboxServer:
 
     def _more_settings(self) -> str:
         """The socket-fault and redirect settings that differ from their defaults."""
-        settings = {
-            "drop_rate": (self.drop_rate, 0.0),
-            "truncate_rate": (self.truncate_rate, 0.0),
-            "stall_rate": (self.stall_rate, 0.0),
-            "stall_seconds": (self.stall_seconds, DEFAULT_STALL_SECONDS),
-            "redirect_to": (self.redirect_to, None),
-        }
+        defaults = {field.name: field.default for field in fields(SandboxConfig)}
+        names = ("drop_rate", "truncate_rate", "stall_rate", "stall_seconds", "redirect_to")
         return "".join(
-            f", {name}={value!r}" for name, (value, default) in settings.items() if value != default
+            f", {name}={getattr(self, name)!r}"
+            for name in names
+            if getattr(self, name) != defaults[name]
         )
 
     def client(self, **options: Any) -> BrowseClient:
@@ -367,6 +351,14 @@ class SandboxServer:
             "token_url": self.token_url,
         }
         return LoginWithAmazon(**{**defaults, **options})
+
+
+def _read_only(name: str) -> AttributeError:
+    """A setting cannot change once the server is built: the running server would not see it."""
+    return AttributeError(
+        f"{name!r} is read-only: a SandboxServer's settings are fixed at "
+        f"construction; create another SandboxServer({name}=...) to change it"
+    )
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -471,7 +463,7 @@ class _RequestHandler(WSGIRequestHandler):
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
-    wbufsize = -1  # buffer each answer and flush it in one go
+    wbufsize = -1  # buffer each response and flush it in one go
     timeout = _IDLE_TIMEOUT
     server: _ThreadingWSGIServer
 
@@ -492,10 +484,10 @@ class _RequestHandler(WSGIRequestHandler):
             self.close_connection = True
 
     def finish(self) -> None:
-        """Flush and close the streams; an answer the client is gone for is dropped quietly."""
+        """Flush and close the streams; a response the client is gone for is dropped quietly."""
         try:
             super().finish()
-        except OSError:  # the buffered answer had nowhere to go: drop it
+        except OSError:  # the buffered response had nowhere to go: drop it
             with contextlib.suppress(OSError):
                 self.wfile.close()  # already closed unless the failure came before
             self.rfile.close()
@@ -547,7 +539,7 @@ class _ServerHandler(ServerHandler):
     """wsgiref's handler, speaking HTTP/1.1 and saying when it closes the connection.
 
     It also carries out the socket-level fault the app drew for a request (see
-    `SocketFault`): the answer is written short, late or not at all, and the connection
+    `SocketFault`): the response is written short, late or not at all, and the connection
     is closed after it, without announcing it.
     """
 
