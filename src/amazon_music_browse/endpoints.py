@@ -1,9 +1,9 @@
 """The eight Browse endpoints, as `Endpoint` constants, and `ENDPOINTS`, their tuple.
 
 Each entry says where the endpoint lives, where its payload sits in the body, what its
-items are and which ``limit`` it takes; the client's methods, ``paginate`` and the
-command line all read them from here. A path the real service spells differently is a
-change of one entry here (and of the sandbox's response to it: see docs/decisions.md).
+items are and which ``limit`` it takes; the client's methods, ``paginate``, the command
+line and the sandbox's routes all read them from here. A path the real service spells
+differently is a change of one entry here.
 
 ```python
 from amazon_music_browse.endpoints import CATEGORY_TRACKS
