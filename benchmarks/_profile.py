@@ -65,9 +65,7 @@ def print_profile(function: Callable[[], object], calls: int, *, top: int = 25) 
                 f"{tottime / calls * 1e6:8.1f} {cumtime / calls * 1e6:8.1f} "
                 f"{per_call:6.1f}  {where}"
             )
-    print(
-        "\n(pydantic-core's validate_json is one opaque entry here)"
-    )
+    print("\n(pydantic-core's validate_json is one opaque entry here)")
 
 
 def _memory(ctx: Context) -> None:
