@@ -10,7 +10,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-__all__ = ["Image", "read_png"]
+__all__ = ["Image", "Span", "read_png"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CHANNELS = {2: 3, 6: 4}  # colour type: RGB, RGBA
@@ -38,14 +38,39 @@ class Image:
             found.update(row[x : x + 3] for x in range(left * step, right * step, step))
         return found
 
-    def find(self, colour: bytes) -> list[tuple[int, int]]:
-        """Every ``(x, y)`` whose RGB colour is exactly ``colour``."""
-        return [
-            (x, y)
-            for y in range(self.height)
-            for x in range(self.width)
-            if self.pixel(x, y) == colour
-        ]
+    def count(self, colour: bytes, left: int, top: int, right: int, bottom: int) -> int:
+        """How many pixels in ``left <= x < right``, ``top <= y < bottom`` are ``colour``."""
+        step = self.channels
+        return sum(
+            row[x : x + 3] == colour
+            for row in self.rows[top:bottom]
+            for x in range(left * step, right * step, step)
+        )
+
+    def spans(self, colours: set[bytes]) -> dict[bytes, dict[int, Span]]:
+        """Where each of ``colours`` (RGB) lies, row by row: ``{colour: {y: span}}``."""
+        step = self.channels
+        found: dict[bytes, dict[int, Span]] = {}
+        for y, row in enumerate(self.rows):
+            for x in range(self.width):
+                colour = row[x * step : x * step + 3]
+                if colour in colours:
+                    spans = found.setdefault(colour, {})
+                    span = spans.get(y)
+                    spans[y] = Span(1, x, x + 1) if span is None else span.add(x)
+        return found
+
+
+@dataclass(frozen=True)
+class Span:
+    """The pixels of one colour in one row: how many, between ``left <= x < right``."""
+
+    count: int
+    left: int
+    right: int
+
+    def add(self, x: int) -> Span:
+        return Span(self.count + 1, min(self.left, x), max(self.right, x + 1))
 
 
 def read_png(data: bytes) -> Image:
