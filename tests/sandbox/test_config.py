@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import inspect
 import re
-import textwrap
 import time
 from dataclasses import MISSING, fields
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import amazon_music_browse
 from amazon_music_browse.sandbox import SandboxServer
 from amazon_music_browse.sandbox import __main__ as cli
 from amazon_music_browse.sandbox._config import SandboxConfig, parse_sizes
+from tests._typing import mypy_errors, register, revealed_types
 
 FIELDS = list(fields(SandboxConfig))
 FLAGGED = [option for option in FIELDS if option.metadata["flag"]]
@@ -137,15 +135,9 @@ def test_a_config_is_checked_and_read_only() -> None:
         SandboxConfig(port=1.5)  # type: ignore[arg-type]
 
 
-def test_mypy_sees_the_options_as_typed_keywords_and_read_only_attributes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from mypy import api as mypy_api
-
-    source = tmp_path / "uses_sandbox.py"
-    source.write_text(
-        textwrap.dedent(
-            """
+SANDBOX_TYPES = register(
+    "sandbox_types",
+    """
             from amazon_music_browse import Endpoint, Track
             from amazon_music_browse.sandbox import SandboxServer
 
@@ -157,18 +149,15 @@ def test_mypy_sees_the_options_as_typed_keywords_and_read_only_attributes(
             sandbox.serve_json("POST", "/v1/x", handler=lambda body: body)
             SandboxServer(latncy=0.5)
             sandbox.latency = 1.0
-            """
-        )
-    )
-    monkeypatch.setenv("MYPYPATH", str(Path(amazon_music_browse.__file__).parents[1]))
-    out, err, status = mypy_api.run(
-        ["--strict", "--no-incremental", "--cache-dir=/dev/null", str(source)]
-    )
-    errors = [line.split(": ", 1)[1] for line in out.splitlines() if ": error:" in line]
-    assert re.search(r'Revealed type is "(builtins\.)?float \| None"', out), out + err
-    assert errors == [
+            """,
+)
+
+
+def test_mypy_sees_the_options_as_typed_keywords_and_read_only_attributes() -> None:
+    assert len(revealed_types(SANDBOX_TYPES)) == 1
+    assert re.fullmatch(r"(builtins\.)?float \| None", revealed_types(SANDBOX_TYPES)[0])
+    assert mypy_errors(SANDBOX_TYPES) == [
         'error: Unexpected keyword argument "latncy" for "SandboxServer"; '
         'did you mean "latency"?  [call-arg]',
         'error: Property "latency" defined in "SandboxConfig" is read-only  [misc]',
-    ], out + err
-    assert status == 1
+    ]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -29,6 +27,7 @@ from amazon_music_browse import (
 )
 from amazon_music_browse.endpoints import CATEGORY, CATEGORY_TRACKS, TOP_TRACKS
 from tests._support import BASE_URL, make_client, tracks_page
+from tests._typing import mypy_errors, register, revealed_types
 
 TRACK = Endpoint("/v1/tracks/{track_id}", ("data", "track"), Track)
 MY_PLAYLISTS = Endpoint(
@@ -441,13 +440,9 @@ def test_request_honours_the_rate_limit_window(mock: responses.RequestsMock) -> 
 # -- typing ---------------------------------------------------------------------------------
 
 
-def test_the_types_a_wrapper_sees_are_precise(tmp_path: Path) -> None:
-    from mypy import api as mypy_api
-
-    source = tmp_path / "wrapper.py"
-    source.write_text(
-        textwrap.dedent(
-            """
+WRAPPER_TYPES = register(
+    "wrapper_types",
+    """
             from amazon_music_browse import (
                 BrowseClient, Endpoint, Playlist, ResponseCollection, Track, list_endpoint
             )
@@ -473,23 +468,19 @@ def test_the_types_a_wrapper_sees_are_precise(tmp_path: Path) -> None:
             reveal_type(client.paginate(client.get_my_playlists))
             reveal_type(client.paginate(client.get_category_tracks, "x"))
             reveal_type(client.request("GET", "/v1/x", cast_to=Track))
-            """
-        )
-    )
-    out, err, status = mypy_api.run(
-        ["--strict", "--no-incremental", "--cache-dir=/dev/null", str(source)]
-    )
-    revealed = [
-        line.split("Revealed type is ")[1] for line in out.splitlines() if "Revealed" in line
+            """,
+)
+
+
+def test_the_types_a_wrapper_sees_are_precise() -> None:
+    assert revealed_types(WRAPPER_TYPES) == [
+        "amazon_music_browse._models.Track",
+        "amazon_music_browse._models.Category",
+        "amazon_music_browse._models.ResponseCollection[amazon_music_browse._models.Playlist]",
+        "amazon_music_browse._pagination.Paginator[amazon_music_browse._models.Playlist]",
+        "amazon_music_browse._pagination.Paginator[amazon_music_browse._models.Track]",
+        "amazon_music_browse._pagination.Paginator[amazon_music_browse._models.Playlist]",
+        "amazon_music_browse._pagination.Paginator[amazon_music_browse._models.Track]",
+        "amazon_music_browse._models.Track",
     ]
-    assert revealed == [
-        '"amazon_music_browse._models.Track"',
-        '"amazon_music_browse._models.Category"',
-        '"amazon_music_browse._models.ResponseCollection[amazon_music_browse._models.Playlist]"',
-        '"amazon_music_browse._pagination.Paginator[amazon_music_browse._models.Playlist]"',
-        '"amazon_music_browse._pagination.Paginator[amazon_music_browse._models.Track]"',
-        '"amazon_music_browse._pagination.Paginator[amazon_music_browse._models.Playlist]"',
-        '"amazon_music_browse._pagination.Paginator[amazon_music_browse._models.Track]"',
-        '"amazon_music_browse._models.Track"',
-    ], out + err
-    assert status == 0, out + err
+    assert mypy_errors(WRAPPER_TYPES) == []
