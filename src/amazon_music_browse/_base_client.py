@@ -194,6 +194,7 @@ class BaseClient:
         self._on_response: Hooks = hooks.get("response", ())
         self._on_retry: Hooks = hooks.get("retry", ())
         self._tracer: CallTracer | None = None
+        self._instrumented: Mapping[str, Hooks] = {}  # the tracer's own hooks
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """An override of a list method keeps its `list_endpoint` mark, unless it has one."""
@@ -290,6 +291,19 @@ class BaseClient:
         copy._owns_session = False
         copy._closed = (_Closed(), *self._closed)
         return copy
+
+    def _instrument(self, tracer: CallTracer, hooks: Mapping[str, Hooks]) -> None:
+        """Wrap every call in ``tracer``, with ``hooks`` after the application's own.
+
+        Replaces an earlier instrumentation, its hooks included (``amazon_music_browse.otel``).
+        """
+        old = self._instrumented
+        for name in CLIENT_EVENTS:
+            attribute = f"_on_{name}"
+            kept = tuple(hook for hook in getattr(self, attribute) if hook not in old.get(name, ()))
+            setattr(self, attribute, kept + hooks.get(name, ()))
+        self._tracer = tracer
+        self._instrumented = dict(hooks)
 
     def close(self) -> None:
         """Close the client: later calls raise `ClientClosedError`. Closing twice is harmless.
