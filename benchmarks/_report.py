@@ -208,7 +208,7 @@ def document(rows: Sequence[Row], plot_link: str | None, mode: str, seconds: flo
             "  ratio is the median of the per-round ratios (both sides of a round run back",
             "  to back, so other load on the machine mostly cancels out) and the spread",
             "  is their interquartile range.",
-            "- Parsing: `_endpoints.TOP_PLAYLISTS.parse(body, 200)` against pydantic's own",
+            "- Parsing: `endpoints.TOP_PLAYLISTS.parse(body, 200)` against pydantic's own",
             "  `TypeAdapter` of a `TypedDict` chain over the same SDK models.",
             "- Memory: 100,000 tracks in pages of 100 through `client.paginate(...)`, each",
             "  figure from a fresh subprocess after one warm-up request; the baseline walks",

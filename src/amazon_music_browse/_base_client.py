@@ -592,10 +592,12 @@ class BaseClient:
                 source=f"{call} ({_content_type(response)})",
             )
             if isinstance(result, ResponseCollection):
-                result._response = ResponseInfo(
-                    response.status_code,
-                    response.elapsed.total_seconds(),
-                    _request_id(response, redact),
+                result._attach_response(
+                    ResponseInfo(
+                        response.status_code,
+                        response.elapsed.total_seconds(),
+                        _request_id(response, redact),
+                    )
                 )
             return result
 

@@ -95,8 +95,12 @@ class Redactor:
         # Every spelling but the verbatim one needs a backslash or a percent sign: text
         # with neither, and no credential as it is, has nothing to replace (the common
         # case, e.g. a request id, is settled without the regular expression).
-        if "\\" not in text and "%" not in text and not any(s in text for s in self._secrets):
-            return text
+        if "\\" not in text and "%" not in text:
+            for secret in self._secrets:  # a loop: any() over a generator costs ~1 µs more
+                if secret in text:
+                    break
+            else:
+                return text
         return self._pattern.sub(_replace, text)
 
     def optional(self, text: str | None) -> str | None:
