@@ -75,7 +75,7 @@ from ._events import (
 from ._log import logger
 from ._models import ResponseCollection, ResponseInfo
 from ._pagination import Paginator
-from ._raw_response import BaseClientWithRawResponse, is_recording, record_response
+from ._raw_response import BaseClientWithRawResponse, current_recording, record_response
 from ._redact import Redactor, redactor_for
 from ._retry import RateLimitWindow, build_retrying, parse_retry_after, policy_for
 from ._transport import Exchange, Transport
@@ -616,8 +616,9 @@ class BaseClient:
     ) -> ResultT:
         response = self._attempts(call)
         result = parse(response)
-        if is_recording():  # inside with_raw_response
-            record_response(response, self._redactor(call))
+        recording = current_recording()
+        if recording is not None:  # inside with_raw_response
+            record_response(recording, response, self._redactor(call))
         return result
 
     def _attempts(self, call: _Call) -> requests.Response:

@@ -32,7 +32,7 @@ __all__ = [
     "BaseClientWithRawResponse",
     "RawResponse",
     "call_with_raw_response",
-    "is_recording",
+    "current_recording",
     "raw_method",
     "record_response",
 ]
@@ -99,16 +99,15 @@ class RawResponse(Generic[T]):
         )
 
 
-def is_recording() -> bool:
-    """Whether a `with_raw_response` call is in progress in this context."""
-    return _recording.get() is not None
+def current_recording() -> list[_Recorded] | None:
+    """Where the `with_raw_response` call in progress in this context records, if any."""
+    return _recording.get()
 
 
-def record_response(response: requests.Response, redact: Redactor) -> None:
-    """Record ``response`` for the `with_raw_response` call in progress, if there is one."""
-    recording = _recording.get()
-    if recording is None:
-        return
+def record_response(
+    recording: list[_Recorded], response: requests.Response, redact: Redactor
+) -> None:
+    """Record ``response`` (its headers without credentials) in ``recording``."""
     headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(
         {
             name: redact(value)

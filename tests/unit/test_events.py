@@ -433,3 +433,8 @@ def test_a_token_hooks_exception_propagates_and_the_token_is_kept(
         lwa()
     assert lwa() == "Atza|token-one-1111"
     assert len(mock.calls) == 1
+
+
+def test_empty_hook_lists_are_accepted() -> None:
+    client = make_client(event_hooks={"request": [], "retry": ()})
+    assert client.event_hooks == {"request": [], "response": [], "retry": []}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -272,3 +273,30 @@ def test_a_client_without_instrumentation_makes_no_span(
     with trace.use_span(provider.get_tracer("app").start_span("outer"), end_on_exit=True):
         make_client().get_top_tracks()
     assert [span.name for span in spans(exporter)] == ["outer"]
+
+
+def test_an_abandoned_prefetch_ends_its_span_without_an_error(
+    mock: responses.RequestsMock, client: BrowseClient, exporter: InMemorySpanExporter
+) -> None:
+    mock.get(TOP_TRACKS, json=tracks_page("t1", token="p2"))
+    mock.get(TOP_TRACKS, status=503, json=error_body(503), headers={"Retry-After": "30"})
+    pages = client.paginate(client.get_top_tracks, prefetch=True).pages()
+    next(pages)
+    pages.close()  # the prefetch of page 2 is cancelled, in its retry wait or before
+    for thread in threading.enumerate():
+        if thread.name == "amazon-music-prefetch":
+            thread.join(timeout=10)
+    first, abandoned = spans(exporter)
+    assert abandoned.name == first.name == "GET /v1/browse/tracks/top"
+    assert abandoned.status.status_code is StatusCode.UNSET
+    assert "error.type" not in (abandoned.attributes or {})
+
+
+def test_the_tracers_hooks_on_a_client_without_its_tracer_do_nothing(
+    mock: responses.RequestsMock, client: BrowseClient, exporter: InMemorySpanExporter
+) -> None:
+    mock.get(TOP_TRACKS, status=503, json=error_body(503))
+    mock.get(TOP_TRACKS, json=tracks_page("t1"))
+    other = make_client(event_hooks=client.event_hooks)  # the hooks, but no span around calls
+    other.get_top_tracks()
+    assert spans(exporter) == []

@@ -87,6 +87,8 @@ def test_the_response_is_not_data(mock: responses.RequestsMock) -> None:
     assert set(dumped) == {"page_info", "edge_count", "edges"}
     assert REQUEST_ID not in repr(dumped) + first.model_dump_json()
     assert first == second  # the same data, from two responses
+    assert first != "not a page"
+    assert first != Track(id="t1")
     assert first != client.get_top_tracks().model_copy(update={"edges": []})
 
 
@@ -252,7 +254,7 @@ def test_a_raw_response_call_leaves_no_recording_behind(mock: responses.Requests
     client.with_raw_response.get_top_tracks()
     from amazon_music_browse import _raw_response
 
-    assert not _raw_response.is_recording()
+    assert _raw_response.current_recording() is None
     assert contextvars.copy_context().get(_raw_response._recording) is None
 
 
@@ -322,3 +324,17 @@ def test_the_types_of_raw_responses_are_precise(tmp_path: Path) -> None:
     assert len(errors) == 1, out + err
     assert 'Argument "limit"' in errors[0], out + err
     assert status == 1
+
+
+def test_a_base_client_has_raw_responses_of_its_own_methods(mock: responses.RequestsMock) -> None:
+    from amazon_music_browse._base_client import BaseClient
+    from amazon_music_browse._client import BrowseClientWithRawResponse
+
+    mock.get(TOP_TRACKS_URL, json=tracks_page("t1"), headers={"x-amzn-RequestId": "base"})
+    client = BaseClient(API_KEY, ACCESS_TOKEN)
+    raw = client.with_raw_response.get_page(TOP_TRACKS, limit=1)
+    assert (raw.request_id, raw.parse()[0].id) == ("base", "t1")
+    with pytest.raises(AttributeError):
+        client.with_raw_response.get_top_tracks  # noqa: B018 - not a method of BaseClient
+    assert repr(client.with_raw_response) == f"<with_raw_response of {client!r}>"
+    assert BrowseClientWithRawResponse.get_top_tracks.__class__.__name__ == "raw_method"
