@@ -131,6 +131,8 @@ class LoginWithAmazon:
             raise ConfigurationError(
                 f"session must be a requests.Session, not {type(session).__name__}"
             )
+        hooks = check_event_hooks(event_hooks, TOKEN_EVENTS, type(self).__name__)
+        self._on_token = hooks.get("token", ())
         self._client_id = _check_credential(client_id, "client_id")
         self._client_secret = _check_credential(client_secret, "client_secret")
         self._refresh_token = _check_credential(refresh_token, "refresh_token")
@@ -139,9 +141,6 @@ class LoginWithAmazon:
         self._transport = Transport(session, self._token_url, max_connections=1)
         self._lock = threading.Lock()
         self._token: _Token | None = None
-        self._on_token = check_event_hooks(event_hooks, TOKEN_EVENTS, type(self).__name__).get(
-            "token", ()
-        )
         reset_after_fork(self)
 
     def _after_fork_in_child(self) -> None:

@@ -176,6 +176,7 @@ class BaseClient:
             raise ConfigurationError(
                 f"session must be a requests.Session, not {type(session).__name__}"
             )
+        hooks = check_event_hooks(event_hooks, CLIENT_EVENTS, type(self).__name__)
         self._api_key = resolve_api_key(api_key)
         self._access_token = resolve_access_token(access_token)
         self._base_url = check_base_url(base_url)
@@ -189,7 +190,6 @@ class BaseClient:
         self._window = RateLimitWindow()
         self._owns_session = self._transport.owns_session
         self._closed: tuple[_Closed, ...] = (_Closed(),)  # its own flag, then its origins'
-        hooks = check_event_hooks(event_hooks, CLIENT_EVENTS, type(self).__name__)
         self._on_request: Hooks = hooks.get("request", ())
         self._on_response: Hooks = hooks.get("response", ())
         self._on_retry: Hooks = hooks.get("retry", ())
