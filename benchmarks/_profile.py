@@ -20,7 +20,7 @@ from bench_calls import playlists_body
 from bench_import import bytecode_cache, import_breakdown
 from bench_prefetch import LATENCY_MS, items_per_second
 
-from amazon_music_browse.endpoints import TOP_PLAYLISTS
+from amazon_music_browse import endpoints
 
 _SITE_MARKERS = ("site-packages/", "lib/python3")
 
@@ -92,7 +92,7 @@ def profile(name: str, ctx: Context) -> None:
         _memory(ctx)
     elif name == "parse":
         body = playlists_body(ctx)
-        print_profile(lambda: TOP_PLAYLISTS.parse(body, 200), calls)
+        print_profile(lambda: endpoints.TOP_PLAYLISTS.parse(body, 200), calls)
     elif name == "prefetch":
         with ServerProcess(latency_ms=LATENCY_MS) as server, make_client(server.url) as client:
             print_profile(lambda: items_per_second(client, pages=10, prefetch=True), 3)

@@ -16,8 +16,7 @@ from _stats import Row, alternate, paired_row
 from pydantic import TypeAdapter
 from typing_extensions import TypedDict
 
-from amazon_music_browse import BrowseClient, Playlist, ResponseCollection
-from amazon_music_browse.endpoints import TOP_PLAYLISTS
+from amazon_music_browse import BrowseClient, Playlist, ResponseCollection, endpoints
 
 
 def _per_call(
@@ -111,7 +110,7 @@ def bench_parse(ctx: Context) -> list[Row]:
     """Target 3: ``TOP_PLAYLISTS.parse(body, 200)`` vs ``TypeAdapter.validate_json``: <= 1.10."""
     body = playlists_body(ctx)
     adapter = playlists_adapter()
-    endpoint = TOP_PLAYLISTS
+    endpoint = endpoints.TOP_PLAYLISTS
 
     def sdk() -> Any:
         return endpoint.parse(body, 200)
@@ -130,7 +129,7 @@ def bench_parse(ctx: Context) -> list[Row]:
         "parse only, 100 playlists", paired, scale=1e6, unit="µs/page", op="<=", target=1.10
     )
     row.notes.append(
-        f"`TOP_PLAYLISTS.parse(body, 200)` vs `TypeAdapter(<TypedDict of "
+        f"`endpoints.TOP_PLAYLISTS.parse(body, 200)` vs `TypeAdapter(<TypedDict of "
         f"data.topPlaylists: ResponseCollection[Playlist]>).validate_json(body)`, "
         f"{len(body):,} bytes"
     )

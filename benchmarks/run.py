@@ -21,6 +21,7 @@ from _report import console_table, data_uri, document, plot
 from _server import LONG_CATEGORY, ServerProcess
 from _stats import Row
 from bench_calls import bench_parse, bench_top_playlists, bench_top_tracks
+from bench_hooks import bench_hooks
 from bench_import import bench_import
 from bench_memory import bench_memory
 from bench_prefetch import bench_prefetch
@@ -29,6 +30,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Row]]] = {
     "top-tracks": bench_top_tracks,
     "top-playlists": bench_top_playlists,
     "parse": bench_parse,
+    "hooks": bench_hooks,
     "memory": bench_memory,
     "prefetch": bench_prefetch,
     "import": bench_import,

@@ -35,6 +35,7 @@ if typing.TYPE_CHECKING:
         ResponseValidationError,
         UnprocessableEntityError,
     )
+    from ._events import RequestEvent, ResponseEvent, RetryEvent, TokenEvent
     from ._models import (
         Album,
         Category,
@@ -47,6 +48,7 @@ if typing.TYPE_CHECKING:
         Track,
     )
     from ._pagination import FetchPage, Paginator
+    from ._raw_response import RawResponse
 
 # The public names are loaded on first use, so that `import amazon_music_browse` (and the
 # pytest plugin, which every test run of a project that installs this package loads) costs
@@ -91,8 +93,10 @@ _SUBMODULE_OF: dict[str, str] = {
         ),
         "_models",
     ),
+    **dict.fromkeys(("RequestEvent", "ResponseEvent", "RetryEvent", "TokenEvent"), "_events"),
     "FetchPage": "_pagination",
     "Paginator": "_pagination",
+    "RawResponse": "_raw_response",
 }
 
 
@@ -138,8 +142,13 @@ __all__ = [
     "PermissionDeniedError",
     "Playlist",
     "RateLimitError",
+    "RawResponse",
+    "RequestEvent",
     "ResponseCollection",
+    "ResponseEvent",
     "ResponseValidationError",
+    "RetryEvent",
+    "TokenEvent",
     "Track",
     "UnprocessableEntityError",
     "__version__",

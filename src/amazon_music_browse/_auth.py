@@ -13,7 +13,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,6 +30,7 @@ from ._errors import (
     api_error_from_body,
     excerpt,
 )
+from ._events import TOKEN_EVENTS, TokenEvent, check_event_hooks, emit
 from ._fork import reset_after_fork
 from ._log import logger
 from ._redact import REDACTED, Redactor
@@ -40,6 +41,7 @@ __all__ = ["DEFAULT_TOKEN_URL", "LoginWithAmazon"]
 
 
 _monotonic = time.monotonic
+_perf_counter = time.perf_counter
 
 TOKEN_PATH = "/auth/o2/token"
 """The token endpoint's path below a Login with Amazon base URL."""
@@ -76,6 +78,13 @@ class _Token:
         return self.seconds_left() >= min(MAX_REFRESH_MARGIN, self.lifetime / 10)
 
 
+def _refresh_reason(token: _Token | None) -> str:
+    """Why a token is asked for, as a `TokenEvent` says it."""
+    if token is None:
+        return "initial"
+    return "refused" if token.refused else "expiring"
+
+
 class LoginWithAmazon:
     """An ``access_token`` callable that refreshes Login with Amazon tokens as needed.
 
@@ -98,9 +107,13 @@ class LoginWithAmazon:
             EU: ``https://api.amazon.co.uk/auth/o2/token``, FE: ``.co.jp``.
         timeout: seconds for the connection and each read, or ``(connect, read)``.
         session: a ``requests.Session`` to send through (never closed by this object).
+        event_hooks: ``{"token": [...]}``: callables called with a `TokenEvent` after each
+            new access token, in the thread that asked for it, once the lock is released.
+            A hook's exception propagates to that caller (the token is kept).
 
     Raises:
-        ConfigurationError: an argument is missing or invalid.
+        ConfigurationError: an argument is missing or invalid (an unknown event or a hook
+            that is not callable, too).
     """
 
     def __init__(
@@ -112,11 +125,14 @@ class LoginWithAmazon:
         *,
         timeout: Timeout = DEFAULT_TOKEN_TIMEOUT,
         session: requests.Session | None = None,
+        event_hooks: Mapping[str, Sequence[Callable[[TokenEvent], object]]] | None = None,
     ) -> None:
         if session is not None and not isinstance(session, requests.Session):
             raise ConfigurationError(
                 f"session must be a requests.Session, not {type(session).__name__}"
             )
+        hooks = check_event_hooks(event_hooks, TOKEN_EVENTS, type(self).__name__)
+        self._on_token = hooks.get("token", ())
         self._client_id = _check_credential(client_id, "client_id")
         self._client_secret = _check_credential(client_secret, "client_secret")
         self._refresh_token = _check_credential(refresh_token, "refresh_token")
@@ -157,9 +173,14 @@ class LoginWithAmazon:
             token = self._token  # another thread may have refreshed while we waited
             if token is not None and token.is_fresh():
                 return token.value
+            reason = _refresh_reason(token)
+            started = _perf_counter()
             token = self._refresh()
             self._token = token
-            return token.value
+            elapsed = _perf_counter() - started
+        if self._on_token:  # outside the lock: a hook may ask for the token itself
+            emit(self._on_token, TokenEvent(reason, elapsed))
+        return token.value
 
     def invalidate(self, token: str) -> None:
         """Mark ``token`` as refused, so the next call refreshes.

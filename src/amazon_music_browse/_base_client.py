@@ -4,16 +4,20 @@ A call is checked (arguments, the closed flag), then attempted under the retry p
 each attempt checks the rate-limit window and cancellation, sends through the transport
 with the credentials, asks the token callable once more after a 401 about the token,
 and turns an error status into the right exception with every credential redacted.
+Event hooks see each attempt sent, each response received and each retry; with no hooks,
+none of that costs more than an empty-tuple test.
 `BrowseClient` adds one method per Browse endpoint on top; a wrapper adds its own with
 `get_page`, `get_object` and `request`.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json as jsonlib
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, overload
 from urllib.parse import unquote, urlsplit
@@ -59,11 +63,21 @@ from ._errors import (
     api_error_from_body,
     redact_message,
 )
+from ._events import (
+    CLIENT_EVENTS,
+    Hooks,
+    RequestEvent,
+    ResponseEvent,
+    RetryEvent,
+    check_event_hooks,
+    emit,
+)
 from ._fanout import fan_out
 from ._log import logger
-from ._models import ResponseCollection
+from ._models import ResponseCollection, ResponseInfo
 from ._pagination import Paginator
-from ._redact import Redactor
+from ._raw_response import BaseClientWithRawResponse, current_recording, record_response
+from ._redact import Redactor, redactor_for
 from ._retry import RateLimitWindow, build_retrying, parse_retry_after, policy_for
 from ._transport import Exchange, Transport
 
@@ -74,6 +88,13 @@ ItemT = TypeVar("ItemT", bound=BaseModel)
 CastT = TypeVar("CastT")
 ResultT = TypeVar("ResultT")
 ClientT = TypeVar("ClientT", bound="BaseClient")
+
+EventHooks = Mapping[str, Sequence[Callable[[Any], object]]]
+"""``{"request": [...], "response": [...], "retry": [...]}``: callables by event name."""
+
+CallTracer = Callable[[str, str], AbstractContextManager[object]]
+"""Wraps every call: ``tracer(method, path_template)`` is entered around its attempts and
+parsing (the OpenTelemetry instrumentation's span)."""
 
 _UNSET: Any = object()
 _ACCEPT = {"Accept": "application/json", "User-Agent": USER_AGENT}
@@ -86,6 +107,8 @@ class _Call:
     method: str
     path: str
     params: dict[str, Any]
+    template: str
+    """The endpoint's path template (events and spans name the call by it)."""
     json: Any = None
     refreshed: bool = False
     attempts: int = 0
@@ -125,9 +148,15 @@ class BaseClient:
             more threads than that wait for a free one.
         max_response_bytes: the largest decoded body of a successful answer; a larger
             one raises `ResponseValidationError` (a compressed body is capped decoded).
+        event_hooks: callables by event, ``{"request": [...], "response": [...],
+            "retry": [...]}``, called with a `RequestEvent` before every attempt is sent,
+            a `ResponseEvent` for every response received and a `RetryEvent` before every
+            retry wait. A hook's exception propagates (the call is not retried).
+            ``with_options`` copies keep them.
 
     Raises:
-        ConfigurationError: a credential is missing, or an option is invalid.
+        ConfigurationError: a credential is missing, or an option is invalid (an
+            unknown event or a hook that is not callable, too).
     """
 
     def __init__(
@@ -142,11 +171,13 @@ class BaseClient:
         session: requests.Session | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        event_hooks: EventHooks | None = None,
     ) -> None:
         if session is not None and not isinstance(session, requests.Session):
             raise ConfigurationError(
                 f"session must be a requests.Session, not {type(session).__name__}"
             )
+        hooks = check_event_hooks(event_hooks, CLIENT_EVENTS, type(self).__name__)
         self._api_key = resolve_api_key(api_key)
         self._access_token = resolve_access_token(access_token)
         self._base_url = check_base_url(base_url)
@@ -160,6 +191,11 @@ class BaseClient:
         self._window = RateLimitWindow()
         self._owns_session = self._transport.owns_session
         self._closed: tuple[_Closed, ...] = (_Closed(),)  # its own flag, then its origins'
+        self._on_request: Hooks = hooks.get("request", ())
+        self._on_response: Hooks = hooks.get("response", ())
+        self._on_retry: Hooks = hooks.get("retry", ())
+        self._tracer: CallTracer | None = None
+        self._instrumented: Mapping[str, Hooks] = {}  # the tracer's own hooks
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """An override of a list method keeps its `list_endpoint` mark, unless it has one."""
@@ -213,6 +249,26 @@ class BaseClient:
         """Whether this client, or the client it was copied from, was closed."""
         return any(flag.closed for flag in self._closed)
 
+    @property
+    def event_hooks(self) -> dict[str, list[Callable[[Any], object]]]:
+        """The hooks by event (a copy: changing it changes nothing)."""
+        return {
+            "request": list(self._on_request),
+            "response": list(self._on_response),
+            "retry": list(self._on_retry),
+        }
+
+    @property
+    def with_raw_response(self) -> BaseClientWithRawResponse:
+        """The client's methods, each returning a `RawResponse`: the result and its response.
+
+        Example:
+            >>> raw = client.with_raw_response.get_page(TOP_TRACKS, limit=5)
+            >>> print(raw.status_code, raw.request_id)
+            >>> page = raw.parse()
+        """
+        return BaseClientWithRawResponse(self)
+
     def with_options(
         self: ClientT,
         *,
@@ -222,8 +278,9 @@ class BaseClient:
     ) -> ClientT:
         """A copy with other options that shares this client's session and rate-limit window.
 
-        The copy never closes the shared session. Closing this client closes the copy
-        too; closing the copy leaves this client open.
+        The copy keeps the event hooks (and an OpenTelemetry instrumentation). It never
+        closes the shared session. Closing this client closes the copy too; closing the
+        copy leaves this client open.
         """
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__)
@@ -235,6 +292,19 @@ class BaseClient:
         copy._owns_session = False
         copy._closed = (_Closed(), *self._closed)
         return copy
+
+    def _instrument(self, tracer: CallTracer, hooks: Mapping[str, Hooks]) -> None:
+        """Wrap every call in ``tracer``, with ``hooks`` after the application's own.
+
+        Replaces an earlier instrumentation, its hooks included (``amazon_music_browse.otel``).
+        """
+        old = self._instrumented
+        for name in CLIENT_EVENTS:
+            attribute = f"_on_{name}"
+            kept = tuple(hook for hook in getattr(self, attribute) if hook not in old.get(name, ()))
+            setattr(self, attribute, kept + hooks.get(name, ()))
+        self._tracer = tracer
+        self._instrumented = dict(hooks)
 
     def close(self) -> None:
         """Close the client: later calls raise `ClientClosedError`. Closing twice is harmless.
@@ -377,19 +447,23 @@ class BaseClient:
         path = self._check_request_path(path)
         parse = _parser_for(cast_to)
         query = dict(params) if params is not None else {}
-        call = _Call(method, path, query, json)
-        response = self._call(call)
-        try:
-            return parse(response.content)
-        except (ValidationError, ValueError, RecursionError) as exc:
-            reason = describe(exc) if isinstance(exc, ValidationError) else "is not JSON"
-            raise invalid_body(
-                response.content,
-                response.status_code,
-                reason,
-                self._redactor(call),
-                f"{call} ({_content_type(response)})",
-            ) from None
+        # No template is known: the path names the call (events, spans).
+        call = _Call(method, path, query, path, json)
+
+        def parse_body(response: requests.Response) -> Any:
+            try:
+                return parse(response.content)
+            except (ValidationError, ValueError, RecursionError) as exc:
+                reason = describe(exc) if isinstance(exc, ValidationError) else "is not JSON"
+                raise invalid_body(
+                    response.content,
+                    response.status_code,
+                    reason,
+                    self._redactor(call),
+                    f"{call} ({_content_type(response)})",
+                ) from None
+
+        return self._call(call, parse_body)
 
     # -- pagination ---------------------------------------------------------------------
 
@@ -580,20 +654,55 @@ class BaseClient:
     # -- the pipeline -------------------------------------------------------------------
 
     def _call_endpoint(self, endpoint: Endpoint[Any], path: str, params: dict[str, Any]) -> Any:
-        call = _Call("GET", path, params)
-        response = self._call(call)
-        return endpoint.parse(
-            response.content,
-            response.status_code,
-            self._redactor(call),
-            source=f"{call} ({_content_type(response)})",
-        )
+        call = _Call("GET", path, params, endpoint.path)
 
-    def _call(self, call: _Call) -> requests.Response:
-        """Every attempt of ``call`` under the retry policy; the 2xx response, or raise."""
+        def parse(response: requests.Response) -> Any:
+            redact = self._redactor(call)
+            result = endpoint.parse(
+                response.content,
+                response.status_code,
+                redact,
+                source=f"{call} ({_content_type(response)})",
+            )
+            if isinstance(result, ResponseCollection):
+                result._attach_response(
+                    ResponseInfo(
+                        response.status_code,
+                        response.elapsed.total_seconds(),
+                        _request_id(response, redact),
+                    )
+                )
+            return result
+
+        return self._call(call, parse)
+
+    def _call(self, call: _Call, parse: Callable[[requests.Response], ResultT]) -> ResultT:
+        """Send ``call`` and parse its 2xx response, inside the tracer's span if there is one."""
         self._check_open()
+        if self._tracer is None:
+            return self._call_and_parse(call, parse)
+        with self._tracer(call.method, call.template):
+            return self._call_and_parse(call, parse)
+
+    def _call_and_parse(
+        self, call: _Call, parse: Callable[[requests.Response], ResultT]
+    ) -> ResultT:
+        response = self._attempts(call)
+        result = parse(response)
+        recording = current_recording()
+        if recording is not None:  # inside with_raw_response
+            record_response(recording, response, self._redactor(call))
+        return result
+
+    def _attempts(self, call: _Call) -> requests.Response:
+        """Every attempt of ``call`` under the retry policy; the 2xx response, or raise."""
+        on_retry = functools.partial(self._emit_retry, call) if self._on_retry else None
         policy = policy_for(
-            self._retrying, str(call), self._max_retry_wait, idempotent=call.method == "GET"
+            self._retrying,
+            str(call),
+            self._max_retry_wait,
+            idempotent=call.method == "GET",
+            on_retry=on_retry,
         )
         try:
             response: requests.Response = policy(self._attempt, call)
@@ -601,6 +710,9 @@ class BaseClient:
             add_attempts(exc, call.attempts)
             raise
         return response
+
+    def _emit_retry(self, call: _Call, error: BaseException, wait: float) -> None:
+        emit(self._on_retry, RetryEvent(*_fields(call), reason=reason_for(error), wait=wait))
 
     def _check_open(self) -> None:
         if self.closed:
@@ -627,6 +739,7 @@ class BaseClient:
             new_token = current_token(self._access_token)
             if new_token == token:  # the same token would be refused the same way
                 raise error
+            call.attempts += 1  # a second exchange: events number it as an attempt of its own
             response = self._send(call, new_token)
             if 200 <= response.status_code < 300:
                 return response
@@ -644,6 +757,8 @@ class BaseClient:
 
     def _send(self, call: _Call, token: str) -> requests.Response:
         call.sent_tokens.append(token)
+        if self._on_request:
+            emit(self._on_request, RequestEvent(*_fields(call)))
         exchange = Exchange(
             call.method,
             headers=_ACCEPT,
@@ -668,11 +783,19 @@ class BaseClient:
                 response.status_code,
                 response.elapsed.total_seconds() * 1000,
             )
+        if self._on_response:
+            event = ResponseEvent(
+                *_fields(call),
+                status_code=response.status_code,
+                elapsed=response.elapsed.total_seconds(),
+                request_id=_request_id(response, self._redactor(call)),
+            )
+            emit(self._on_response, event)
         return response
 
     def _redactor(self, call: _Call) -> Redactor:
         """Removes the credentials this call sent from text the service sent back."""
-        return Redactor((self._api_key, *call.sent_tokens))
+        return redactor_for((self._api_key, *call.sent_tokens))
 
     def _error(self, response: requests.Response, call: _Call) -> APIError:
         redact = self._redactor(call)
@@ -710,6 +833,23 @@ class BaseClient:
         if any(segment in {".", ".."} for segment in segments):
             raise ValueError(f"path must not have '.' or '..' segments, got {path!r}")
         return path
+
+
+def _fields(call: _Call) -> tuple[str, str, str, Mapping[str, Any], int]:
+    """The fields every event of the attempt in progress shares (``params`` a copy)."""
+    return call.method, call.template, call.path, dict(call.params), call.attempts
+
+
+def reason_for(error: BaseException) -> str:
+    """Why an attempt failed, in a `RetryEvent`: the status, or the exception's class name."""
+    if isinstance(error, APIError):
+        return str(error.status_code)
+    return type(error).__name__
+
+
+def _request_id(response: requests.Response, redact: Redactor) -> str | None:
+    """The service's ``x-amzn-RequestId``, with any credential it echoed redacted."""
+    return redact.optional(response.headers.get("x-amzn-RequestId"))
 
 
 def _not_a_list_method(method: Any) -> str:

@@ -6,8 +6,9 @@ from . import endpoints as ep
 from ._base_client import BaseClient
 from ._endpoint import list_endpoint
 from ._models import Album, Category, Episode, Playlist, ResponseCollection, Track
+from ._raw_response import BaseClientWithRawResponse, raw_method
 
-__all__ = ["BrowseClient"]
+__all__ = ["BrowseClient", "BrowseClientWithRawResponse"]
 
 
 class BrowseClient(BaseClient):
@@ -35,10 +36,27 @@ class BrowseClient(BaseClient):
             more threads than that wait for a free one.
         max_response_bytes: the largest decoded body of a successful response; a larger
             one raises `ResponseValidationError` (a compressed body is capped decoded).
+        event_hooks: callables by event, ``{"request": [...], "response": [...],
+            "retry": [...]}``, called with a `RequestEvent` before every attempt is sent,
+            a `ResponseEvent` for every response received and a `RetryEvent` before every
+            retry wait. A hook's exception propagates (the call is not retried).
+            ``with_options`` copies keep them.
 
     Raises:
-        ConfigurationError: a credential is missing, or an option is invalid.
+        ConfigurationError: a credential is missing, or an option is invalid (an
+            unknown event or a hook that is not callable, too).
     """
+
+    @property
+    def with_raw_response(self) -> BrowseClientWithRawResponse:
+        """The client's methods, each returning a `RawResponse`: the result and its response.
+
+        Example:
+            >>> raw = client.with_raw_response.get_top_tracks(limit=5)
+            >>> print(raw.status_code, raw.request_id)
+            >>> page = raw.parse()  # ResponseCollection[Track]
+        """
+        return BrowseClientWithRawResponse(self)
 
     @list_endpoint(ep.TOP_TRACKS)
     def get_top_tracks(
@@ -107,3 +125,18 @@ class BrowseClient(BaseClient):
         return self.get_page(
             ep.CATEGORY_TRACKS, category_id=category_id, limit=limit, cursor=cursor
         )
+
+
+class BrowseClientWithRawResponse(BaseClientWithRawResponse):
+    """``client.with_raw_response``: each Browse method, returning a `RawResponse`."""
+
+    __slots__ = ()
+
+    get_top_tracks = raw_method(BrowseClient.get_top_tracks)
+    get_top_playlists = raw_method(BrowseClient.get_top_playlists)
+    get_new_podcast_episodes = raw_method(BrowseClient.get_new_podcast_episodes)
+    get_categories = raw_method(BrowseClient.get_categories)
+    get_category = raw_method(BrowseClient.get_category)
+    get_category_albums = raw_method(BrowseClient.get_category_albums)
+    get_category_playlists = raw_method(BrowseClient.get_category_playlists)
+    get_category_tracks = raw_method(BrowseClient.get_category_tracks)

@@ -8,7 +8,7 @@ API's own JSON shape. URLs are plain ``str``: the documented data has raw spaces
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -112,6 +112,12 @@ def _is_model_class(value: Any) -> bool:
     return isinstance(value, type) and issubclass(value, BaseModel)
 
 
+def _generic_origin(cls: type[BaseModel]) -> type[BaseModel]:
+    """``ResponseCollection`` for ``ResponseCollection[Track]`` (and for itself)."""
+    origin: type[BaseModel] | None = cls.__pydantic_generic_metadata__["origin"]
+    return origin or cls
+
+
 def _rebuild_generic(origin: Any, args: tuple[Any, ...], state: Any) -> Any:
     cls = origin[args if len(args) > 1 else args[0]]
     model = cls.__new__(cls)
@@ -160,6 +166,14 @@ class Edge(_PicklableGeneric, Generic[ItemT]):
     cursor: str | None = None
 
 
+class ResponseInfo(NamedTuple):
+    """What the HTTP response that carried a page said beside its body."""
+
+    status_code: int
+    elapsed: float
+    request_id: str | None
+
+
 class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
     """One page of a collection; also a small read-only sequence of its items.
 
@@ -168,6 +182,10 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
     ``page.owner`` is the object that wraps the collection, when its endpoint names one
     (`Endpoint`'s ``owner_key``); on the category collection endpoints ``page.category``
     is that same `Category`.
+
+    ``page.request_id``, ``page.status_code`` and ``page.elapsed`` describe the HTTP
+    response that carried the page (``None`` for a page built from JSON by hand); they are
+    not fields (``model_dump()`` leaves them out) but survive pickling.
 
     ``repr(page)`` is one short line (type, item count, category, next cursor);
     ``str(page)`` adds one line per item; in Jupyter a page shows as an HTML table, with
@@ -203,6 +221,41 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
         """The items of this page, in order."""
         return [edge.node for edge in self.edges]
 
+    def _attach_response(self, info: ResponseInfo) -> None:
+        """Remember the response that carried this page, beside its data.
+
+        It is kept in pydantic's ``__pydantic_private__`` (pickled and copied with the
+        model, left out of dumps) without declaring a private attribute: a declared one
+        makes pydantic initialise it in Python for every page parsed, ~10 µs a call.
+        """
+        object.__setattr__(self, "__pydantic_private__", {"response": info})
+
+    @property
+    def _response(self) -> ResponseInfo | None:
+        private = self.__pydantic_private__
+        return None if private is None else private.get("response")
+
+    @property
+    def request_id(self) -> str | None:
+        """The service's ``x-amzn-RequestId`` for this page: quote it to Amazon's support."""
+        response = self._response
+        return None if response is None else response.request_id
+
+    @property
+    def status_code(self) -> int | None:
+        """The HTTP status of the response that carried this page."""
+        response = self._response
+        return None if response is None else response.status_code
+
+    @property
+    def elapsed(self) -> float | None:
+        """Seconds the request for this page took, from sending it to reading the body.
+
+        The last attempt's: waits and failed attempts before it are not counted.
+        """
+        response = self._response
+        return None if response is None else response.elapsed
+
     @property
     def next_cursor(self) -> str | None:
         """The cursor of the next page, or ``None`` when this is the last page.
@@ -218,6 +271,17 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
         if self.edges and self.edges[-1].cursor:
             return self.edges[-1].cursor
         return None
+
+    def __eq__(self, other: object) -> bool:
+        """Pages are equal when their data are; the responses that carried them don't count."""
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return (
+            isinstance(other, ResponseCollection)
+            and _generic_origin(type(self)) is _generic_origin(type(other))
+            and self.__dict__ == other.__dict__
+            and self.__pydantic_extra__ == other.__pydantic_extra__
+        )
 
     def to_dicts(self, *, by_alias: bool = False) -> list[dict[str, Any]]:
         """The items as plain JSON-ready dicts, one per item, e.g. for ``pandas.DataFrame``.

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from ._arguments import check_count, check_cursor, check_limit
 from ._cancel import cancel_scope, raise_if_cancelled
 from ._constants import MAX_EMPTY_PAGES
+from ._context import in_callers_context
 from ._errors import PaginationError
 from ._models import ResponseCollection
 
@@ -303,6 +304,9 @@ class _Pages(Generic[ItemT]):
 class _Prefetch(Generic[ItemT]):
     """One page fetched on a daemon thread of its own while the caller works.
 
+    The thread runs in a copy of the caller's context (``contextvars``), so the fetch sees
+    what the caller's thread would: its OpenTelemetry span, for one.
+
     The fetch runs in a `cancel_scope`: after `abandon()` it starts no request and no
     retry, and its answer or error is dropped. Nothing waits for a request in flight,
     not even interpreter exit (the thread is a daemon). In a child process forked since,
@@ -318,7 +322,9 @@ class _Prefetch(Generic[ItemT]):
         self._done = threading.Event()
         self._page: ResponseCollection[ItemT] | None = None
         self._error: BaseException | None = None
-        threading.Thread(target=self._run, name=_PREFETCH_THREAD, daemon=True).start()
+        # The caller's context goes along: its OpenTelemetry span is the parent of the fetch's.
+        run = in_callers_context(self._run)
+        threading.Thread(target=run, name=_PREFETCH_THREAD, daemon=True).start()
 
     def _run(self) -> None:
         try:

@@ -12,6 +12,7 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -87,7 +88,12 @@ def _wait(state: RetryCallState) -> float:
     return backoff(state.attempt_number)
 
 
-def _log_retry(label: str, state: RetryCallState) -> None:
+OnRetry = Callable[[BaseException, float], None]
+"""Told of every retry before its wait: ``on_retry(error, wait_seconds)``."""
+
+
+def _before_retry(label: str, on_retry: OnRetry | None, state: RetryCallState) -> None:
+    """Log the retry at WARNING, then tell ``on_retry`` (whose exception propagates)."""
     exc = state.outcome.exception() if state.outcome else None
     what = exc.status_code if isinstance(exc, APIError) else type(exc).__name__
     wait = state.next_action.sleep if state.next_action else 0.0
@@ -98,6 +104,8 @@ def _log_retry(label: str, state: RetryCallState) -> None:
         state.attempt_number,
         wait,
     )
+    if on_retry is not None and exc is not None:
+        on_retry(exc, wait)
 
 
 def build_retrying(max_retries: int, max_retry_wait: float) -> Retrying:
@@ -110,20 +118,29 @@ def build_retrying(max_retries: int, max_retry_wait: float) -> Retrying:
         retry=retry_if_exception(lambda exc: is_retryable(exc, max_retry_wait)),
         wait=_wait,
         sleep=lambda seconds: sleep_unless_cancelled(seconds, _sleep),
-        before_sleep=functools.partial(_log_retry, "a request"),
+        before_sleep=functools.partial(_before_retry, "a request", None),
         reraise=True,
     )
 
 
 def policy_for(
-    base: Retrying, label: str, max_retry_wait: float, *, idempotent: bool = True
+    base: Retrying,
+    label: str,
+    max_retry_wait: float,
+    *,
+    idempotent: bool = True,
+    on_retry: OnRetry | None = None,
 ) -> Retrying:
-    """``base`` for one call: its retry warnings name ``label`` (e.g. ``GET /v1/…``)."""
+    """``base`` for one call: its retry warnings name ``label`` (e.g. ``GET /v1/…``).
+
+    ``on_retry(error, wait)`` is called before each retry's wait, after the warning.
+    """
+    before_sleep = functools.partial(_before_retry, label, on_retry)
     if idempotent:
-        return base.copy(before_sleep=functools.partial(_log_retry, label))
+        return base.copy(before_sleep=before_sleep)
     return base.copy(
         retry=retry_if_exception(lambda exc: is_retryable(exc, max_retry_wait, idempotent=False)),
-        before_sleep=functools.partial(_log_retry, label),
+        before_sleep=before_sleep,
     )
 
 
