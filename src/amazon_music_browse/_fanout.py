@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from ._arguments import is_int
 from ._cancel import Cancelled, cancel_scope
+from ._context import in_callers_context
 from ._pagination import _progress_bar, _tqdm_is_installed
 
 __all__ = ["fan_out"]
@@ -33,12 +34,11 @@ def fan_out(
     max_workers: int,
     return_exceptions: bool,
     progress: bool,
-    run_in_context: Callable[[Callable[[], ResultT]], Callable[[], ResultT]] | None = None,
 ) -> list[Any]:
     """``[call(value) for value in values]``, at most ``max_workers`` calls at a time.
 
-    ``run_in_context`` wraps each call for its worker thread (to carry the caller's
-    tracing context there, for example).
+    Each call runs in a copy of the caller's context (an OpenTelemetry span, say), taken
+    when the call is handed to a worker.
 
     Raises:
         TypeError, ValueError: ``max_workers`` is not an int >= 1 (before any call).
@@ -60,12 +60,12 @@ def fan_out(
         return results
     stop = threading.Event()  # set on the first failure: in-flight calls stop retrying
 
-    def run(value: ValueT) -> ResultT:
-        def attempt() -> ResultT:
+    def task(value: ValueT) -> Callable[[], ResultT]:
+        def run() -> ResultT:
             with cancel_scope(stop):
                 return call(value)
 
-        return run_in_context(attempt)() if run_in_context is not None else attempt()
+        return in_callers_context(run)  # taken here, in the caller's thread
 
     bar = _progress_bar(len(pending)) if progress else None
     failures: dict[int, BaseException] = {}
@@ -76,7 +76,7 @@ def fan_out(
         try:
             while in_flight or (next_index < len(pending) and not stop.is_set()):
                 while len(in_flight) < workers and next_index < len(pending) and not stop.is_set():
-                    in_flight[executor.submit(run, pending[next_index])] = next_index
+                    in_flight[executor.submit(task(pending[next_index]))] = next_index
                     next_index += 1
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:

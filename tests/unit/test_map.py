@@ -195,3 +195,19 @@ def test_order_single_calls_and_nothing_after_the_error(
                 assert result == (value, {})
     assert len(recorder.started) == len(set(recorder.started))  # each value at most once
     assert recorder.running == 0
+
+
+def test_each_call_sees_the_callers_context() -> None:
+    import contextvars
+
+    current_job: contextvars.ContextVar[str] = contextvars.ContextVar("current_job")
+    current_job.set("export-42")
+
+    def call(value: int) -> str:
+        return f"{value}:{current_job.get('none')}"
+
+    assert make_client().map(call, range(3), max_workers=3) == [
+        "0:export-42",
+        "1:export-42",
+        "2:export-42",
+    ]
