@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import pickle
-import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +26,7 @@ from amazon_music_browse.endpoints import CATEGORY, TOP_TRACKS
 from tests._support import ACCESS_TOKEN, API_KEY, BASE_URL, error_body, make_client, tracks_page
 from tests._support import CATEGORY as CATEGORY_URL
 from tests._support import TOP_TRACKS as TOP_TRACKS_URL
+from tests._typing import mypy_errors, register, revealed_types
 
 REQUEST_ID = "0b6a7c1e-1111-4000-8000-00000000abcd"
 MINE = Endpoint("/v1/me/playlists", ("data", "user", "playlists"), Playlist, limits=(1, 100))
@@ -266,13 +265,9 @@ def test_a_connection_failure_through_with_raw_response(mock: responses.Requests
         make_client(max_retries=0).with_raw_response.get_top_tracks()
 
 
-def test_the_types_of_raw_responses_are_precise(tmp_path: Path) -> None:
-    from mypy import api as mypy_api
-
-    source = tmp_path / "raw.py"
-    source.write_text(
-        textwrap.dedent(
-            """
+RAW_TYPES = register(
+    "raw_types",
+    """
             from amazon_music_browse import (
                 BrowseClient, Endpoint, Playlist, ResponseCollection, Track, list_endpoint
             )
@@ -299,31 +294,26 @@ def test_the_types_of_raw_responses_are_precise(tmp_path: Path) -> None:
             reveal_type(raw(client.get_my_playlists)(limit=5))
             reveal_type(raw.get_top_tracks(limit=5).request_id)
             raw.get_top_tracks(limit="5")
-            """
-        )
-    )
-    out, err, status = mypy_api.run(
-        ["--strict", "--no-incremental", "--cache-dir=/dev/null", str(source)]
-    )
-    revealed = [
-        line.split("Revealed type is ")[1] for line in out.splitlines() if "Revealed" in line
-    ]
+            """,
+)
+
+
+def test_the_types_of_raw_responses_are_precise() -> None:
     models = "amazon_music_browse._models"
     raw_of = "amazon_music_browse._raw_response.RawResponse[{}]".format
-    assert revealed == [
-        f'"{raw_of(f"{models}.ResponseCollection[{models}.Track]")}"',
-        f'"{raw_of(f"{models}.Category")}"',
-        f'"{models}.ResponseCollection[{models}.Track]"',
-        f'"{raw_of(f"{models}.ResponseCollection[{models}.Track]")}"',
-        f'"{raw_of(f"{models}.Category")}"',
-        f'"{raw_of(f"{models}.Track")}"',
-        f'"{raw_of(f"{models}.ResponseCollection[{models}.Playlist]")}"',
-        '"str | None"',
-    ], out + err
-    errors = [line for line in out.splitlines() if ": error:" in line]
-    assert len(errors) == 1, out + err
-    assert 'Argument "limit"' in errors[0], out + err
-    assert status == 1
+    assert revealed_types(RAW_TYPES) == [
+        raw_of(f"{models}.ResponseCollection[{models}.Track]"),
+        raw_of(f"{models}.Category"),
+        f"{models}.ResponseCollection[{models}.Track]",
+        raw_of(f"{models}.ResponseCollection[{models}.Track]"),
+        raw_of(f"{models}.Category"),
+        raw_of(f"{models}.Track"),
+        raw_of(f"{models}.ResponseCollection[{models}.Playlist]"),
+        "str | None",
+    ]
+    errors = mypy_errors(RAW_TYPES)
+    assert len(errors) == 1, errors
+    assert 'Argument "limit"' in errors[0], errors
 
 
 def test_a_base_client_has_raw_responses_of_its_own_methods(mock: responses.RequestsMock) -> None:
