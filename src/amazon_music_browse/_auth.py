@@ -91,7 +91,7 @@ class LoginWithAmazon:
     Calling it returns a valid access token. The first call, and any call when less than
     ``min(60 s, a tenth of the token's lifetime)`` remains, trades the refresh token for
     a new access token (``grant_type=refresh_token``); concurrent callers share one
-    request. A new refresh token in the answer is used from then on.
+    request. A new refresh token in the response is used from then on.
 
     Example:
         >>> lwa = LoginWithAmazon(client_id, client_secret, refresh_token)
@@ -237,7 +237,7 @@ class LoginWithAmazon:
         """POST the refresh grant, through the same transport rules as the API's requests.
 
         The secrets travel in the form body; redirects are not followed, so they never
-        reach another URL. A token answer over 1 MiB is not read.
+        reach another URL. A token response over 1 MiB is not read.
         """
         exchange = Exchange(
             "POST",
@@ -269,7 +269,7 @@ class LoginWithAmazon:
         return error
 
     def _parse(self, body: str, status_code: int) -> tuple[str, float, str | None]:
-        """``(access_token, expires_in, new refresh_token or None)`` from a 200 answer."""
+        """``(access_token, expires_in, new refresh_token or None)`` from a 200 response."""
         try:
             document = json.loads(body)
         except (ValueError, RecursionError):

@@ -146,7 +146,7 @@ class BaseClient:
             ``Authorization: Bearer`` header.
         max_connections: pooled connections per host of the session the client creates;
             more threads than that wait for a free one.
-        max_response_bytes: the largest decoded body of a successful answer; a larger
+        max_response_bytes: the largest decoded body of a successful response; a larger
             one raises `ResponseValidationError` (a compressed body is capped decoded).
         event_hooks: callables by event, ``{"request": [...], "response": [...],
             "retry": [...]}``, called with a `RequestEvent` before every attempt is sent,
@@ -236,7 +236,7 @@ class BaseClient:
 
     @property
     def max_response_bytes(self) -> int:
-        """The largest decoded body of a successful answer the client reads."""
+        """The largest decoded body of a successful response the client reads."""
         return self._max_response_bytes
 
     @property

@@ -243,7 +243,7 @@ class _Step(Generic[ItemT]):
 
 
 class _Pages(Generic[ItemT]):
-    """The bookkeeping of one walk: what to ask for next, and what the answers mean."""
+    """The bookkeeping of one walk: what to ask for next, and what the responses mean."""
 
     def __init__(self, paginator: Paginator[ItemT]) -> None:
         self._page_size = paginator.page_size
@@ -308,7 +308,7 @@ class _Prefetch(Generic[ItemT]):
     what the caller's thread would: its OpenTelemetry span, for one.
 
     The fetch runs in a `cancel_scope`: after `abandon()` it starts no request and no
-    retry, and its answer or error is dropped. Nothing waits for a request in flight,
+    retry, and its response or error is dropped. Nothing waits for a request in flight,
     not even interpreter exit (the thread is a daemon). In a child process forked since,
     the thread does not exist: there the page is fetched again in the caller's thread,
     and the parent's thread and events are left alone.

@@ -65,7 +65,7 @@ def backoff(attempt: int) -> float:
 def is_retryable(exc: BaseException, max_retry_wait: float, *, idempotent: bool = True) -> bool:
     """Connection errors, timeouts, 429 and 5xx are retried, unless told to wait too long.
 
-    A failure marked final (too many redirects, a bad setting, an answer over the size
+    A failure marked final (too many redirects, a bad setting, a response over the size
     cap) is never retried. A request that is not idempotent (a POST, say) is retried only
     after a 429 or a connection error raised before it was sent: the service may have
     acted on it otherwise.

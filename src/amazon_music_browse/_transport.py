@@ -132,7 +132,7 @@ class Transport:
 
         Raises:
             APITimeoutError: the connection, a read or the attempt's deadline expired.
-            APIConnectionError: any other failure to get an answer (final where a retry
+            APIConnectionError: any other failure to get a response (final where a retry
                 cannot change it: redirects, bad settings, a missing CA bundle).
             ResponseValidationError: a 2xx body longer than ``max_bytes`` (final).
         """
@@ -209,7 +209,7 @@ class Transport:
             except ValueError as exc:  # requests parses a Location header even unfollowed
                 raise mark_final(
                     APIConnectionError(
-                        f"{what} failed: the answer is malformed (a redirect Location that is "
+                        f"{what} failed: the response is malformed (a redirect Location that is "
                         f"not a URL?): {exc}",
                         request=prepared,
                     )
@@ -229,7 +229,7 @@ class Transport:
                     ResponseValidationError(
                         f"{what} answered {response.status_code} with a body over "
                         f"max_response_bytes ({cap} bytes decoded); it was not read further "
-                        "(raise max_response_bytes if the answer is legitimately this large)",
+                        "(raise max_response_bytes if the response is legitimately this large)",
                         status_code=response.status_code,
                         body="",
                     )
@@ -251,7 +251,7 @@ class Transport:
 
 
 def _arm_response(attempt: AttemptDeadline, response: requests.Response) -> None:
-    """Arm the deadline on the answer's socket, if the connection hook could not (not urllib3)."""
+    """Arm the deadline on the response's socket, if the connection hook could not (not urllib3)."""
     connection = getattr(response.raw, "connection", None) or getattr(
         response.raw, "_connection", None
     )
@@ -273,7 +273,7 @@ def _translate(
     )
     if deadline_passed:
         return APITimeoutError(
-            f"{what} timed out: the answer took longer than its deadline of "
+            f"{what} timed out: the response took longer than its deadline of "
             f"{exchange.deadline():g} s (twice the read timeout) and was abandoned",
             request=prepared,
         )

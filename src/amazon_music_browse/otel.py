@@ -81,7 +81,7 @@ class _Instrumentation:
 
     @contextmanager
     def span(self, method: str, path_template: str) -> Iterator[None]:
-        """The span of one call, current while its attempts run and its answer is parsed."""
+        """The span of one call, current while its attempts run and its response is parsed."""
         attributes: dict[str, str | int] = {
             "http.request.method": method,
             "url.template": path_template,
