@@ -17,6 +17,7 @@ if typing.TYPE_CHECKING:
     from ._auth import LoginWithAmazon
     from ._client import BrowseClient
     from ._credentials import AccessToken
+    from ._device import DeviceCode
     from ._endpoint import Endpoint, list_endpoint
     from ._errors import (
         AmazonMusicError,
@@ -35,6 +36,7 @@ if typing.TYPE_CHECKING:
         ResponseValidationError,
         UnprocessableEntityError,
     )
+    from ._file_store import FileTokenStore
     from ._models import (
         Album,
         Category,
@@ -47,6 +49,7 @@ if typing.TYPE_CHECKING:
         Track,
     )
     from ._pagination import FetchPage, Paginator
+    from ._token_store import MemoryTokenStore, RedisTokenStore, StoredToken, TokenStore
 
 # The public names are loaded on first use, so that `import amazon_music_browse` (and the
 # pytest plugin, which every test run of a project that installs this package loads) costs
@@ -93,6 +96,11 @@ _SUBMODULE_OF: dict[str, str] = {
     ),
     "FetchPage": "_pagination",
     "Paginator": "_pagination",
+    "DeviceCode": "_device",
+    "FileTokenStore": "_file_store",
+    **dict.fromkeys(
+        ("MemoryTokenStore", "RedisTokenStore", "StoredToken", "TokenStore"), "_token_store"
+    ),
 }
 
 
@@ -124,13 +132,16 @@ __all__ = [
     "Category",
     "ClientClosedError",
     "ConfigurationError",
+    "DeviceCode",
     "Edge",
     "Endpoint",
     "Episode",
     "FetchPage",
+    "FileTokenStore",
     "Image",
     "InternalServerError",
     "LoginWithAmazon",
+    "MemoryTokenStore",
     "NotFoundError",
     "PageInfo",
     "PaginationError",
@@ -138,8 +149,11 @@ __all__ = [
     "PermissionDeniedError",
     "Playlist",
     "RateLimitError",
+    "RedisTokenStore",
     "ResponseCollection",
     "ResponseValidationError",
+    "StoredToken",
+    "TokenStore",
     "Track",
     "UnprocessableEntityError",
     "__version__",
