@@ -187,12 +187,20 @@ class FileTokenStore:
     def _check(self) -> None:
         """Refuse a path the store could not write, before anything is signed in."""
         directory = self._path.parent
-        if not directory.is_dir():
+        try:
+            is_directory = directory.is_dir()
+            not_a_file = self._path.exists() and not self._path.is_file()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot reach the token store's directory {str(directory)!r}: "
+                f"{exc.strerror or exc}"
+            ) from None
+        if not is_directory:
             raise ConfigurationError(
                 f"the token store's directory {str(directory)!r} does not exist "
                 "(create it, or choose another path)"
             )
-        if self._path.exists() and not self._path.is_file():
+        if not_a_file:
             raise ConfigurationError(f"the token store {str(self._path)!r} is not a file")
         try:
             os.close(_open_lock_file(self._lock_path))
