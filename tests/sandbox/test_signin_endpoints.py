@@ -102,7 +102,9 @@ def test_a_public_client_may_send_only_the_verifier(app: SandboxApp) -> None:
 
 
 def test_a_plain_challenge_is_accepted(app: SandboxApp) -> None:
-    code = redirected(authorize(app, code_challenge=VERIFIER, code_challenge_method="plain"))["code"]
+    code = redirected(authorize(app, code_challenge=VERIFIER, code_challenge_method="plain"))[
+        "code"
+    ]
     assert exchange(app, code).status == 200
 
 
@@ -152,7 +154,11 @@ def test_an_unknown_client_or_redirect_is_not_redirected_to(
 
 
 def codepair(app: SandboxApp, **changes: str) -> Answer:
-    form = {"response_type": "device_code", "client_id": "sandbox-client", "scope": "music::catalog"}
+    form = {
+        "response_type": "device_code",
+        "client_id": "sandbox-client",
+        "scope": "music::catalog",
+    }
     return call(
         app,
         "/auth/o2/create/codepair",

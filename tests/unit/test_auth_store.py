@@ -17,8 +17,8 @@ from amazon_music_browse import (
     LoginWithAmazon,
     MemoryTokenStore,
     StoredToken,
+    _auth,
 )
-from amazon_music_browse import _auth
 from amazon_music_browse.sandbox import SandboxServer
 from tests._support import FakeClock
 
@@ -60,7 +60,9 @@ def provider(sandbox: SandboxServer, store: object, **options: object) -> LoginW
 def seeded(sandbox: SandboxServer) -> MemoryTokenStore:
     """A store holding only the sandbox's refresh token: no process has a token yet."""
     store = MemoryTokenStore()
-    store.save("default", StoredToken(refresh_token=sandbox.refresh_token, scopes=["music::catalog"]))
+    store.save(
+        "default", StoredToken(refresh_token=sandbox.refresh_token, scopes=["music::catalog"])
+    )
     return store
 
 

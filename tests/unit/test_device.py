@@ -4,7 +4,6 @@ that store nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,8 +14,8 @@ from amazon_music_browse import (
     DeviceCode,
     LoginWithAmazon,
     MemoryTokenStore,
+    _device,
 )
-from amazon_music_browse import _device
 from amazon_music_browse.sandbox import SandboxServer
 from tests._support import FakeClock
 
@@ -71,7 +70,9 @@ def test_the_user_approves_and_the_tokens_are_stored(
     assert code.verification_uri == f"{sandbox.url}/a/code"
     assert len(code.user_code) == 6
     assert (code.interval, code.expires_in) == (2, 60)
-    assert str(code) == f"To sign in, open {code.verification_uri} and enter the code {code.user_code}"
+    assert (
+        str(code) == f"To sign in, open {code.verification_uri} and enter the code {code.user_code}"
+    )
     stored = store.load("default")
     assert stored is not None
     assert stored.refresh_token == sandbox.issued_refresh_tokens[0]
@@ -150,9 +151,8 @@ def test_the_verification_page_approves_a_code(clock: FakeClock) -> None:
 
 
 def test_an_unknown_scope_is_refused_at_once(clock: FakeClock) -> None:
-    with SandboxServer(clock=clock) as sandbox:
-        with pytest.raises(AuthenticationError) as caught:
-            link(sandbox, scopes=["music::nothing"], on_code=lambda code: None)
+    with SandboxServer(clock=clock) as sandbox, pytest.raises(AuthenticationError) as caught:
+        link(sandbox, scopes=["music::nothing"], on_code=lambda code: None)
     assert caught.value.code == "invalid_scope"
 
 

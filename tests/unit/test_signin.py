@@ -18,8 +18,8 @@ from amazon_music_browse import (
     ConfigurationError,
     LoginWithAmazon,
     MemoryTokenStore,
+    _signin,
 )
-from amazon_music_browse import _signin
 from amazon_music_browse._signin import authorization_url, code_from_redirect, pkce_pair
 from amazon_music_browse.sandbox import SandboxServer
 
@@ -190,7 +190,10 @@ def redirect_with(**query: str) -> Callable[[str], None]:
         (redirect_with(code="forged", state="not-the-state"), "state_mismatch"),
         (redirect_with(error="access_denied", error_description="No."), "access_denied"),
         (lambda url: browser(url + "&consent=deny"), "access_denied"),
-        (lambda url: browser(url.replace("music%3A%3Acatalog", "music%3A%3Aunknown")), "invalid_scope"),
+        (
+            lambda url: browser(url.replace("music%3A%3Acatalog", "music%3A%3Aunknown")),
+            "invalid_scope",
+        ),
     ],
     ids=["wrong-state", "error-redirect", "user-denies", "unknown-scope"],
 )
@@ -231,7 +234,9 @@ def test_a_wrong_client_secret_is_refused_at_the_exchange(sandbox: SandboxServer
 
 
 def paste_after(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], change: Callable[[str], str]
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    change: Callable[[str], str],
 ) -> None:
     """Standard input: the URL the browser was sent to (changed by ``change``)."""
 

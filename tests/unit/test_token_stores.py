@@ -243,6 +243,11 @@ def test_a_path_of_another_type_is_a_configuration_error() -> None:
         FileTokenStore(42)  # type: ignore[arg-type]
 
 
+# os.fork() in a process with threads (another test's) is what is done here, on purpose.
+FORK_WARNING = "ignore:.*use of fork\\(\\) may lead to deadlocks:DeprecationWarning"
+
+
+@pytest.mark.filterwarnings(FORK_WARNING)
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
 def test_a_directory_without_write_permission_is_a_configuration_error() -> None:
     """Checked in a forked child that is not root (root may write anywhere)."""
@@ -302,6 +307,7 @@ def test_the_holder_of_the_lock_may_save(file_store: FileTokenStore) -> None:
     assert file_store.load("default") == TOKEN
 
 
+@pytest.mark.filterwarnings(FORK_WARNING)
 def test_the_lock_holds_across_processes(file_store: FileTokenStore) -> None:
     """A child forked while the parent holds the lock waits for the parent."""
     reader, writer = os.pipe()
