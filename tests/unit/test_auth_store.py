@@ -132,7 +132,7 @@ def test_the_stored_refresh_token_wins_over_the_given_one(rotating: SandboxServe
 def test_every_rotated_refresh_token_is_stored(rotating: SandboxServer, clock: FakeClock) -> None:
     store = seeded(rotating)
     workers = [provider(rotating, store) for _ in range(3)]
-    for round_ in range(6):
+    for _ in range(6):
         for worker in workers:
             worker()
         clock.now += LIFETIME

@@ -109,17 +109,21 @@ def test_an_expired_code_raises_and_stores_nothing(clock: FakeClock) -> None:
 
 def test_a_refusing_user_raises_access_denied(clock: FakeClock) -> None:
     store = MemoryTokenStore()
-    with SandboxServer(clock=clock, device_interval=1) as sandbox:
-        with pytest.raises(AuthenticationError) as caught:
-            link(sandbox, store=store, on_code=lambda code: sandbox.deny_device(code.user_code))
+    with (
+        SandboxServer(clock=clock, device_interval=1) as sandbox,
+        pytest.raises(AuthenticationError) as caught,
+    ):
+        link(sandbox, store=store, on_code=lambda code: sandbox.deny_device(code.user_code))
     assert caught.value.code == "access_denied"
     assert store.load("default") is None
 
 
 def test_the_timeout_ends_the_wait(clock: FakeClock) -> None:
-    with SandboxServer(clock=clock, device_interval=1) as sandbox:
-        with pytest.raises(AuthenticationError, match="within 3 s") as caught:
-            link(sandbox, on_code=lambda code: None, timeout=3)
+    with (
+        SandboxServer(clock=clock, device_interval=1) as sandbox,
+        pytest.raises(AuthenticationError, match="within 3 s") as caught,
+    ):
+        link(sandbox, on_code=lambda code: None, timeout=3)
     assert caught.value.code == "timeout"
 
 
