@@ -174,7 +174,7 @@ def link_device(
                     raise _failure(
                         "timeout", f"the code was not entered within {timeout:g} s (the timeout)"
                     )
-                if now + interval > expires + interval:  # LWA never said so: we do
+                if now > expires:  # past its expiry, and LWA never said so: we do
                     raise _failure(
                         "expired_token",
                         f"the code {code.user_code} expired before it was entered",

@@ -174,3 +174,87 @@ def test_bad_arguments_are_configuration_errors(
 ) -> None:
     with SandboxServer(clock=clock) as sandbox, pytest.raises(ConfigurationError, match=message):
         link(sandbox, **options)
+
+
+# -- a service that misbehaves (mocked) ------------------------------------------------------
+
+LWA = "https://lwa.example"
+PAIR = {
+    "device_code": "device-code-secret-0123",
+    "user_code": "ABC123",
+    "verification_uri": "https://amazon.com/us/code",
+    "expires_in": 10,
+    "interval": 1,
+}
+TOKENS = {
+    "access_token": "Atza|device-access-0123",
+    "refresh_token": "Atzr|r-0123",
+    "expires_in": 3600,
+}
+
+
+def mocked_link(**options: Any) -> LoginWithAmazon:
+    return LoginWithAmazon.link_device(
+        "client", "secret", lwa_url=LWA, on_code=lambda code: None, **options
+    )
+
+
+def test_network_failures_and_5xx_while_polling_are_waited_out(clock: FakeClock, mock: Any) -> None:
+    import requests
+    import responses
+
+    mock.add(responses.POST, LWA + "/auth/o2/create/codepair", json=PAIR)
+    token = LWA + "/auth/o2/token"
+    mock.add(responses.POST, token, body=requests.ConnectionError("down"))
+    mock.add(responses.POST, token, status=503, json={"error": "server_error"})
+    mock.add(responses.POST, token, status=400, json={"error": "authorization_pending"})
+    mock.add(responses.POST, token, json=TOKENS)
+    tokens = mocked_link()
+    assert tokens() == TOKENS["access_token"]
+    tokens.close()
+
+
+def test_a_service_that_never_says_expired_is_stopped_at_the_expiry(
+    clock: FakeClock, mock: Any
+) -> None:
+    import responses
+
+    mock.add(responses.POST, LWA + "/auth/o2/create/codepair", json=PAIR)
+    mock.add(
+        responses.POST, LWA + "/auth/o2/token", status=400, json={"error": "authorization_pending"}
+    )
+    with pytest.raises(AuthenticationError, match="expired before it was entered") as caught:
+        mocked_link()
+    assert caught.value.code == "expired_token"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {**PAIR, "user_code": ""},
+        {**PAIR, "expires_in": "ten"},
+        {**PAIR, "interval": -1},
+        {key: value for key, value in PAIR.items() if key != "device_code"},
+    ],
+)
+def test_an_unusable_code_pair_is_an_api_error(
+    clock: FakeClock, mock: Any, answer: dict[str, Any]
+) -> None:
+    import responses
+
+    from amazon_music_browse import APIError
+
+    mock.add(responses.POST, LWA + "/auth/o2/create/codepair", json=answer)
+    with pytest.raises(APIError, match="without a usable code") as caught:
+        mocked_link()
+    assert "device-code-secret" not in str(caught.value)
+
+
+def test_another_error_while_polling_is_raised(clock: FakeClock, mock: Any) -> None:
+    import responses
+
+    mock.add(responses.POST, LWA + "/auth/o2/create/codepair", json=PAIR)
+    mock.add(responses.POST, LWA + "/auth/o2/token", status=401, json={"error": "invalid_client"})
+    with pytest.raises(AuthenticationError) as caught:
+        mocked_link()
+    assert caught.value.code == "invalid_client"

@@ -391,3 +391,45 @@ def test_without_redis_the_name_imports_and_says_which_extra(
     monkeypatch.setattr(token_store_module.importlib, "import_module", without_redis)
     with pytest.raises(ImportError, match=r'pip install "amazon-music-browse\[redis\]"'):
         RedisTokenStore("redis://localhost")
+
+
+def test_a_failed_write_is_a_configuration_error_and_leaves_the_store(
+    file_store: FileTokenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from amazon_music_browse import _file_store
+
+    file_store.save("default", TOKEN)
+
+    def full_disk(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_file_store.os, "replace", full_disk)
+    with pytest.raises(ConfigurationError, match="No space left on device"):
+        file_store.save("default", StoredToken(refresh_token="Atzr|new-0000000"))
+    monkeypatch.undo()
+    assert file_store.load("default") == TOKEN
+    assert sorted(p.name for p in file_store.path.parent.iterdir()) == [
+        "tokens.json",
+        "tokens.json.lock",
+    ]
+    monkeypatch.setattr(_file_store.tempfile, "mkstemp", full_disk)
+    with pytest.raises(ConfigurationError, match="cannot write the token store"):
+        file_store.save("default", TOKEN)
+
+
+def test_a_default_directory_that_cannot_be_made_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "a-file"))
+    with pytest.raises(ConfigurationError, match="cannot create the token store's directory"):
+        FileTokenStore()
+
+
+def test_an_unreadable_file_reads_as_empty(
+    file_store: FileTokenStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    file_store.path.mkdir()  # reading a directory fails
+    with caplog.at_level(logging.WARNING, "amazon_music_browse"):
+        assert file_store.load("default") is None
+    assert "cannot be read" in caplog.text
