@@ -177,7 +177,7 @@ def test_rotation_across_processes_loses_no_refresh_token(
     assert errors.get("invalid_grant", 0) == 0
     assert not [e for e in worker_errors if "invalid_grant" in e]
     assert len(issued) == token_requests  # every refresh rotated
-    assert token_requests >= ROTATION_LIFETIMES // 2  # rotated many times (busy cores: fewer)
+    assert token_requests >= 3  # rotated several times (about one per lifetime when idle)
     assert set(issued) <= saved  # every refresh token issued reached the store
     assert stored is not None
     assert stored.refresh_token == issued[-1]
