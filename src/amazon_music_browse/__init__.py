@@ -17,6 +17,7 @@ if typing.TYPE_CHECKING:
     from ._auth import LoginWithAmazon
     from ._client import BrowseClient
     from ._credentials import AccessToken
+    from ._device import DeviceCode
     from ._endpoint import Endpoint, list_endpoint
     from ._errors import (
         AmazonMusicError,
@@ -36,6 +37,7 @@ if typing.TYPE_CHECKING:
         UnprocessableEntityError,
     )
     from ._events import RequestEvent, ResponseEvent, RetryEvent, TokenEvent
+    from ._file_store import FileTokenStore
     from ._models import (
         Album,
         Category,
@@ -49,6 +51,7 @@ if typing.TYPE_CHECKING:
     )
     from ._pagination import FetchPage, Paginator
     from ._raw_response import RawResponse
+    from ._token_store import MemoryTokenStore, RedisTokenStore, StoredToken, TokenStore
 
 # The public names are loaded on first use, so that `import amazon_music_browse` (and the
 # pytest plugin, which every test run of a project that installs this package loads) costs
@@ -97,6 +100,11 @@ _SUBMODULE_OF: dict[str, str] = {
     "FetchPage": "_pagination",
     "Paginator": "_pagination",
     "RawResponse": "_raw_response",
+    "DeviceCode": "_device",
+    "FileTokenStore": "_file_store",
+    **dict.fromkeys(
+        ("MemoryTokenStore", "RedisTokenStore", "StoredToken", "TokenStore"), "_token_store"
+    ),
 }
 
 
@@ -128,13 +136,16 @@ __all__ = [
     "Category",
     "ClientClosedError",
     "ConfigurationError",
+    "DeviceCode",
     "Edge",
     "Endpoint",
     "Episode",
     "FetchPage",
+    "FileTokenStore",
     "Image",
     "InternalServerError",
     "LoginWithAmazon",
+    "MemoryTokenStore",
     "NotFoundError",
     "PageInfo",
     "PaginationError",
@@ -143,12 +154,15 @@ __all__ = [
     "Playlist",
     "RateLimitError",
     "RawResponse",
+    "RedisTokenStore",
     "RequestEvent",
     "ResponseCollection",
     "ResponseEvent",
     "ResponseValidationError",
     "RetryEvent",
+    "StoredToken",
     "TokenEvent",
+    "TokenStore",
     "Track",
     "UnprocessableEntityError",
     "__version__",

@@ -56,6 +56,9 @@ ENV_ACCESS_TOKEN = "AMAZON_MUSIC_ACCESS_TOKEN"
 ENV_BASE_URL = "AMAZON_MUSIC_BASE_URL"
 ENV_LWA_URL = "AMAZON_MUSIC_LWA_URL"
 """The base URL of Login with Amazon's endpoints (``…/auth/o2/token``), e.g. a sandbox's."""
+ENV_LWA_CLIENT_ID = "LWA_CLIENT_ID"
+ENV_LWA_CLIENT_SECRET = "LWA_CLIENT_SECRET"
+"""Where the command line reads the security profile's client ID and secret from."""
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 

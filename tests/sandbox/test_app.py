@@ -443,7 +443,7 @@ def test_static_token_is_refused_when_tokens_expire() -> None:
         ({"client_id": "other"}, 401, "invalid_client"),
         ({"client_secret": "other"}, 401, "invalid_client"),
         ({"refresh_token": "Atzr|other"}, 400, "invalid_grant"),
-        ({"grant_type": "authorization_code"}, 400, "unsupported_grant_type"),
+        ({"grant_type": "password"}, 400, "unsupported_grant_type"),
         ({"grant_type": None}, 400, "unsupported_grant_type"),
         ({"client_secret": None}, 400, "invalid_request"),
         ({"refresh_token": ""}, 400, "invalid_request"),

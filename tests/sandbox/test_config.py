@@ -90,10 +90,18 @@ def test_every_flag_reaches_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None
         "stall_rate": ("0.03", 0.03),
         "stall_seconds": ("2.5", 2.5),
         "redirect_to": ("http://127.0.0.1:9", "http://127.0.0.1:9"),
+        "auto_approve_after": ("1.5", 1.5),
+        "device_interval": ("0.5", 0.5),
+        "device_expires_in": ("30", 30.0),
+        "rotate_refresh_tokens": (None, True),
+        "rotation_grace": ("2", 2.0),
     }
     assert set(values) == {option.name for option in FLAGGED}
     argv = [
-        word for name, (text, _) in values.items() for word in (f"--{name.replace('_', '-')}", text)
+        word
+        for name, (text, _) in values.items()
+        for word in (f"--{name.replace('_', '-')}", text)
+        if word is not None  # a switch takes no value
     ]
     assert arguments_of(monkeypatch, argv) == {name: value for name, (_, value) in values.items()}
 

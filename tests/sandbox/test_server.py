@@ -594,6 +594,11 @@ def test_every_argument_is_a_read_only_attribute() -> None:
         "stall_rate": 0.03,
         "stall_seconds": 2.5,
         "redirect_to": "http://127.0.0.1:9",
+        "auto_approve_after": 1.5,
+        "device_interval": 0.5,
+        "device_expires_in": 30,
+        "rotate_refresh_tokens": True,
+        "rotation_grace": 2.0,
     }
     assert set(arguments) == set(inspect.signature(SandboxServer).parameters)
     sandbox = SandboxServer(**arguments)

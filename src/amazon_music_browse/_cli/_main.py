@@ -24,8 +24,9 @@ from amazon_music_browse._errors import AmazonMusicError, ConfigurationError
 
 from ._command import run_command
 from ._demo import run_demo
+from ._login import run_login, run_logout, store_path, stored_login
 from ._output import Output, OutputError, Writer, closed_error
-from ._parser import UsageError, build_parser
+from ._parser import PROG, UsageError, build_parser
 
 __all__ = ["main"]
 
@@ -34,8 +35,11 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 1
 logger = logging.getLogger("amazon_music_browse.cli")
 
 
-def _has_credentials() -> bool:
-    return bool(os.environ.get(ENV_API_KEY) and os.environ.get(ENV_ACCESS_TOKEN))
+def _has_credentials(args: argparse.Namespace) -> bool:
+    """An API key, and a token in the environment or a stored login."""
+    if not (args.api_key or os.environ.get(ENV_API_KEY)):
+        return False
+    return bool(os.environ.get(ENV_ACCESS_TOKEN)) or store_path(args).is_file()
 
 
 @contextmanager
@@ -54,20 +58,40 @@ def _connect(args: argparse.Namespace, *, sandbox: bool) -> Iterator[BrowseClien
             with server.client(**options) as client:
                 yield client
         return
-    missing = [name for name in (ENV_API_KEY, ENV_ACCESS_TOKEN) if not os.environ.get(name)]
+    tokens = None if os.environ.get(ENV_ACCESS_TOKEN) else stored_login(args)
+    missing = [ENV_API_KEY] if not (args.api_key or os.environ.get(ENV_API_KEY)) else []
+    if not os.environ.get(ENV_ACCESS_TOKEN) and tokens is None:
+        missing.append(ENV_ACCESS_TOKEN)
     if missing:
+        if tokens is not None:
+            tokens.close()
         raise ConfigurationError(
             f"{' and '.join(missing)} not set: export {ENV_API_KEY} (your security profile "
-            f"ID) and {ENV_ACCESS_TOKEN} (a Login with Amazon access token), or add "
-            "--sandbox to run against the local sandbox"
+            f"ID; or pass --api-key) and {ENV_ACCESS_TOKEN} (a Login with Amazon access "
+            f"token; or run '{PROG} login' once, which stores a login in "
+            f"{store_path(args)}), or add --sandbox to run against the local sandbox"
         )
+    if args.api_key:
+        options["api_key"] = args.api_key
+    if tokens is not None:
+        options["access_token"] = tokens
     if args.base_url is not None:
         options["base_url"] = args.base_url
-    with BrowseClient(**options) as client:
-        yield client
+    try:
+        with BrowseClient(**options) as client:
+            yield client
+    finally:
+        if tokens is not None:
+            tokens.close()
 
 
 def _run(args: argparse.Namespace, out: Writer, err: Writer) -> None:
+    if args.subcommand == "login":
+        run_login(args, out)
+        return
+    if args.subcommand == "logout":
+        run_logout(args, out)
+        return
     if args.sandbox and args.base_url is not None:
         raise UsageError("use either --sandbox or --base-url, not both")
     endpoint: Endpoint[Any] | None = args.endpoint
@@ -75,7 +99,7 @@ def _run(args: argparse.Namespace, out: Writer, err: Writer) -> None:
         with _connect(args, sandbox=args.sandbox) as client:
             run_command(client, endpoint, args, out, err)
         return
-    sandbox = args.sandbox or (args.base_url is None and not _has_credentials())
+    sandbox = args.sandbox or (args.base_url is None and not _has_credentials(args))
     with _connect(args, sandbox=sandbox) as client:
         if args.sandbox:
             where = f"the local sandbox at {client.base_url} (--sandbox)"
@@ -85,10 +109,12 @@ def _run(args: argparse.Namespace, out: Writer, err: Writer) -> None:
                 f"{ENV_ACCESS_TOKEN} in the environment: set both to use the real service)"
             )
         else:
-            where = (
-                f"the service at {client.base_url} "
-                f"(credentials from {ENV_API_KEY} and {ENV_ACCESS_TOKEN})"
+            token = (
+                ENV_ACCESS_TOKEN
+                if os.environ.get(ENV_ACCESS_TOKEN)
+                else f"the login stored in {store_path(args)}"
             )
+            where = f"the service at {client.base_url} (credentials from {ENV_API_KEY} and {token})"
         run_demo(client, f"Amazon Music Browse API demo, on {where}", out)
 
 

@@ -7,7 +7,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from amazon_music_browse._arguments import check_cursor, check_limit, check_path_param
-from amazon_music_browse._constants import DEFAULT_BASE_URL, ENV_ACCESS_TOKEN, ENV_API_KEY
+from amazon_music_browse._constants import (
+    DEFAULT_BASE_URL,
+    ENV_ACCESS_TOKEN,
+    ENV_API_KEY,
+    ENV_LWA_CLIENT_ID,
+    ENV_LWA_CLIENT_SECRET,
+    ENV_LWA_URL,
+)
 from amazon_music_browse._endpoint import Endpoint
 from amazon_music_browse._version import __version__
 
@@ -119,12 +126,99 @@ def _add_connection_options(parser: argparse.ArgumentParser, *, top_level: bool)
         help="retries of 429, 5xx and network errors (default 2)",
     )
     group.add_argument(
+        "--api-key",
+        metavar="KEY",
+        default=unset,
+        help=f"your security profile ID (default: ${ENV_API_KEY})",
+    )
+    _add_verbose(group, top_level=top_level)
+    _add_store_options(parser, top_level=top_level, login=False)
+
+
+def _add_verbose(group: Any, *, top_level: bool) -> None:
+    group.add_argument(
         "-v",
         "--verbose",
         action="count",
         default=0 if top_level else argparse.SUPPRESS,
         help="log to stderr: -v for INFO, -vv for DEBUG (every request)",
     )
+
+
+def _add_store_options(parser: argparse.ArgumentParser, *, top_level: bool, login: bool) -> None:
+    """Where the login is stored (``login``, ``logout``, and every API subcommand)."""
+    unset: Any = None if top_level else argparse.SUPPRESS
+    group = parser.add_argument_group(
+        "stored login" if not login else "token store",
+        None
+        if login
+        else f"used when {ENV_ACCESS_TOKEN} is not set (see '{PROG} login'); refreshing needs "
+        f"{ENV_LWA_CLIENT_ID} and {ENV_LWA_CLIENT_SECRET}",
+    )
+    group.add_argument(
+        "--store",
+        metavar="PATH",
+        default=unset,
+        help="the token file (default: $XDG_CONFIG_HOME/amazon-music-browse/tokens.json, "
+        "else ~/.config/amazon-music-browse/tokens.json)",
+    )
+    group.add_argument(
+        "--store-key", metavar="KEY", default=unset, help="the login in it (default: default)"
+    )
+    group.add_argument(
+        "--lwa-url",
+        metavar="URL",
+        default=unset,
+        help="base URL of Login with Amazon's endpoints, e.g. a sandbox's URL "
+        f"(default: ${ENV_LWA_URL}, else Amazon's)",
+    )
+
+
+def _add_login_commands(subparsers: Any) -> None:
+    login = subparsers.add_parser(
+        "login",
+        help="sign in and store the tokens, so the other commands need no token",
+        description="Sign in with Login with Amazon (a browser, or --device) and keep the "
+        "tokens in a file (mode 0600); then every other command works with no token in the "
+        f"environment. Nothing secret is printed. The API key still comes from --api-key "
+        f"or {ENV_API_KEY}.",
+    )
+    login.add_argument(
+        "--client-id", metavar="ID", help=f"the security profile's client ID (${ENV_LWA_CLIENT_ID})"
+    )
+    login.add_argument(
+        "--client-secret",
+        metavar="SECRET",
+        help=f"its client secret (default: ${ENV_LWA_CLIENT_SECRET}, which is safer)",
+    )
+    login.add_argument(
+        "--scope",
+        action="append",
+        metavar="SCOPE",
+        help="a scope to ask for; repeat for more (default: music::catalog)",
+    )
+    how = login.add_mutually_exclusive_group()
+    how.add_argument(
+        "--device",
+        action="store_true",
+        help="code-based linking: enter a code on another device, no browser needed here",
+    )
+    how.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="print the sign-in URL and read back the URL the browser was sent to",
+    )
+    _add_store_options(login, top_level=False, login=True)
+    _add_verbose(login, top_level=False)
+    login.set_defaults(endpoint=None)
+    logout = subparsers.add_parser(
+        "logout",
+        help="forget the stored tokens",
+        description="Forget the tokens 'login' stored (under --store-key, in --store).",
+    )
+    _add_store_options(logout, top_level=False, login=True)
+    _add_verbose(logout, top_level=False)
+    logout.set_defaults(endpoint=None)
 
 
 def _add_paging_options(parser: argparse.ArgumentParser, name: str, low: int, high: int) -> None:
@@ -178,15 +272,15 @@ def _add_subcommand(subparsers: Any, endpoint: Endpoint[Any]) -> None:
 def build_parser(
     subcommands: Sequence[Endpoint[Any]] = SUBCOMMANDS,
 ) -> argparse.ArgumentParser:
-    """The argument parser of ``amazon-music-browse``: ``demo``, then one subcommand per
-    endpoint of ``subcommands`` (each needs a ``name``).
+    """The argument parser of ``amazon-music-browse``: ``demo``, ``login``, ``logout``,
+    then one subcommand per endpoint of ``subcommands`` (each needs a ``name``).
 
-    ``args.endpoint`` is the endpoint of the subcommand, ``None`` for ``demo``.
+    ``args.endpoint`` is the endpoint of the subcommand, ``None`` for the others.
     """
     parser = _Parser(
         prog=PROG,
         description="Browse the Amazon Music catalog (Web API v1). "
-        f"Credentials: {ENV_API_KEY} and {ENV_ACCESS_TOKEN}, or --sandbox.",
+        f"Credentials: {ENV_API_KEY} and {ENV_ACCESS_TOKEN} (or '{PROG} login'), or --sandbox.",
         epilog=f"Start with: {PROG} demo",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -200,6 +294,7 @@ def build_parser(
     )
     _add_connection_options(demo, top_level=False)
     demo.set_defaults(endpoint=None)
+    _add_login_commands(subparsers)
     for endpoint in subcommands:
         _add_subcommand(subparsers, endpoint)
     return parser

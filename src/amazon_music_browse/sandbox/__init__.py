@@ -1,8 +1,10 @@
 """A local Amazon Music Browse API for tests, demos and development.
 
 `SandboxServer` is a real HTTP server on 127.0.0.1 that speaks the documented Browse API
-(envelope, ``pageInfo``/``edges``, error objects, the Login with Amazon token exchange)
-over a deterministic catalog, with optional latency, 429 and 5xx responses::
+(envelope, ``pageInfo``/``edges``, error objects) and Login with Amazon (the token
+exchange, sign-in with a consent page that consents at once, code-based linking, refresh
+token rotation) over a deterministic catalog, with optional latency, 429 and 5xx
+responses::
 
     from amazon_music_browse.sandbox import SandboxServer
 

@@ -131,6 +131,7 @@ def _banner(sandbox: SandboxServer) -> str:
         f"{sandbox.token_url}",
         f"  curl -H 'x-api-key: {sandbox.api_key}' -H \"Authorization: Bearer {bearer}\" "
         f"'{sandbox.url}/v1/browse/tracks/top?limit=2'",
+        "  amazon-music-browse login --no-browser   (with the exports above: signs in here)",
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 """`SandboxApp`: the sandbox's WSGI application, dispatching each request to its part.
 
-- Login with Amazon's paths go to its endpoints (`_lwa`), covers to `_images`: neither is
+- Login with Amazon's paths (the token endpoint, the consent page, the code pair and its
+  verification page) go to its endpoints (`_lwa`), covers to `_images`: neither is
   faulted, delayed nor redirected.
 - Any other request is an API request, handled in this order: count it and draw its fault
   (one draw per request, so a seed fixes the sequence), wait the latency, answer an
@@ -99,6 +100,16 @@ class SandboxApp:
         """Access tokens issued by the token endpoint, with their expiry on ``clock``."""
         return self.lwa.issued_tokens
 
+    @property
+    def issued_refresh_tokens(self) -> list[str]:
+        """Refresh tokens issued by sign-ins, code-based linking and rotation, in order."""
+        return self.lwa.issued_refresh_tokens
+
+    @property
+    def token_errors(self) -> dict[str, int]:
+        """Error answers of the token endpoint, by their ``error`` code."""
+        return self.lwa.errors
+
     def issue_token(self) -> Node:
         """Issue an access token, as the token endpoint does; returns its token response."""
         return self.lwa.issue_token()
@@ -163,7 +174,7 @@ class SandboxApp:
         path = path_text(environ)
         try:
             if path in self.lwa.paths:
-                return self.lwa.handle(environ)
+                return self.lwa.handle(environ, path)
             if path.startswith(self.covers.prefix):
                 return self.covers.handle(environ, path)
             return self._api(environ, path)

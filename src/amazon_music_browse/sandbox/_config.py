@@ -133,6 +133,23 @@ class SandboxConfig:
     redirect_to: str | None = option(
         None, "answer every API request 302 to URL + its path and query", metavar="URL"
     )
+    auto_approve_after: float | None = option(
+        None,
+        "approve every device code (code-based linking) this many seconds after it is issued",
+        metavar="SECONDS",
+    )
+    device_interval: float = option(
+        5, "the polling interval a code pair asks for, in seconds", metavar="SECONDS"
+    )
+    device_expires_in: float = option(
+        600, "seconds a device code (code-based linking) stays valid", metavar="SECONDS"
+    )
+    rotate_refresh_tokens: bool = option(
+        False, "answer each refresh with a new refresh token, refusing the old one"
+    )
+    rotation_grace: float = option(
+        0.0, "seconds a rotated refresh token is still accepted", metavar="SECONDS"
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host:
@@ -161,6 +178,18 @@ class SandboxConfig:
             if self.token_lifetime == 0:
                 raise ValueError("token_lifetime must be > 0, or None for 3600 s tokens")
         _check_int("seed", self.seed)
+        if self.auto_approve_after is not None:
+            _check_number("auto_approve_after", self.auto_approve_after, minimum=0.0)
+        _check_number("device_interval", self.device_interval, minimum=0.0)
+        _check_number("device_expires_in", self.device_expires_in, minimum=0.0)
+        if self.device_expires_in == 0:
+            raise ValueError("device_expires_in must be > 0")
+        if not isinstance(self.rotate_refresh_tokens, bool):
+            raise TypeError(
+                "rotate_refresh_tokens must be a bool, not "
+                f"{type(self.rotate_refresh_tokens).__name__}"
+            )
+        _check_number("rotation_grace", self.rotation_grace, minimum=0.0)
         if not callable(self.clock):
             raise TypeError(f"clock must be a callable returning seconds, not {self.clock!r}")
         if self.catalog_sizes is not None:

@@ -91,6 +91,21 @@ class SandboxServer(SandboxConfig):
             ``Location: <redirect_to><path>?<query>`` (before authentication), e.g. to
             check what a client sends to another origin; an ``http(s)://`` URL without
             a user name, password, query or fragment.
+        auto_approve_after: Seconds after which every device code of code-based linking
+            is approved as if its user entered it; None: only `approve_device` does.
+        device_interval: The polling interval (seconds) a code pair asks for; polling
+            faster is answered ``slow_down`` (and the device's interval grows by 5 s).
+        device_expires_in: Seconds a device code is valid; then ``expired_token``.
+        rotate_refresh_tokens: Each refresh answers a new refresh token, and the one sent
+            is refused with ``invalid_grant`` from ``rotation_grace`` seconds on.
+        rotation_grace: Seconds a rotated refresh token is still accepted.
+
+    Sign-in: ``GET /ap/oa`` consents at once and redirects to ``redirect_uri`` with a
+    ``code`` and the ``state`` (``consent=deny`` in the query plays a user who refuses);
+    the token endpoint's ``authorization_code`` grant checks ``redirect_uri`` and the PKCE
+    ``code_verifier``; ``POST /auth/o2/create/codepair`` and the ``device_code`` grant
+    play code-based linking, whose user enters the code at ``GET /a/code``. Each sign-in
+    issues a new refresh token (see `issued_refresh_tokens`).
 
     Raises:
         TypeError: an argument has the wrong type.
@@ -100,7 +115,7 @@ class SandboxServer(SandboxConfig):
     truncate, stall) and must not exceed 1 in total. Injected faults, the latency and the
     redirect never touch the token endpoint nor the covers. Every argument is also a
     read-only attribute (``port`` becomes the bound port on `start`). Counters:
-    `request_count`, `token_requests`, `faults`.
+    `request_count`, `token_requests`, `faults`, `token_errors`.
     """
 
     def __post_init__(self) -> None:
@@ -165,6 +180,36 @@ class SandboxServer(SandboxConfig):
     def issued_tokens(self) -> dict[str, float]:
         """Access tokens issued by the token endpoint, with their expiry on ``clock``."""
         return self._app.issued_tokens
+
+    @property
+    def issued_refresh_tokens(self) -> list[str]:
+        """Refresh tokens issued so far, in order: one per sign-in (browser or code-based
+        linking) and, with ``rotate_refresh_tokens``, one per refresh. The configured
+        ``refresh_token`` is not among them."""
+        return self._app.issued_refresh_tokens
+
+    @property
+    def token_errors(self) -> dict[str, int]:
+        """Error answers of the token endpoint so far, by their ``error`` code, e.g.
+        ``{"invalid_grant": 1, "authorization_pending": 3}``."""
+        return self._app.token_errors
+
+    def approve_device(self, user_code: str) -> None:
+        """Approve the device waiting with ``user_code`` (code-based linking): its next
+        poll of the token endpoint gets tokens. As a user entering the code would.
+
+        Raises:
+            ValueError: no device is waiting with this code (unknown, used or expired).
+        """
+        self._app.lwa.approve_device(user_code)
+
+    def deny_device(self, user_code: str) -> None:
+        """Refuse the device waiting with ``user_code``: its next poll gets ``access_denied``.
+
+        Raises:
+            ValueError: no device is waiting with this code (unknown, used or expired).
+        """
+        self._app.lwa.approve_device(user_code, approve=False)
 
     @overload
     def serve(
