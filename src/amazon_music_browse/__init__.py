@@ -15,6 +15,7 @@ from ._version import __version__
 
 if typing.TYPE_CHECKING:
     from ._auth import LoginWithAmazon
+    from ._cache import ResponseCache
     from ._client import BrowseClient
     from ._credentials import AccessToken
     from ._endpoint import Endpoint, list_endpoint
@@ -47,6 +48,7 @@ if typing.TYPE_CHECKING:
         Track,
     )
     from ._pagination import FetchPage, Paginator
+    from ._ratelimit import RateLimit, RateLimitStore
 
 # The public names are loaded on first use, so that `import amazon_music_browse` (and the
 # pytest plugin, which every test run of a project that installs this package loads) costs
@@ -93,6 +95,9 @@ _SUBMODULE_OF: dict[str, str] = {
     ),
     "FetchPage": "_pagination",
     "Paginator": "_pagination",
+    "RateLimit": "_ratelimit",
+    "RateLimitStore": "_ratelimit",
+    "ResponseCache": "_cache",
 }
 
 
@@ -137,7 +142,10 @@ __all__ = [
     "Paginator",
     "PermissionDeniedError",
     "Playlist",
+    "RateLimit",
     "RateLimitError",
+    "RateLimitStore",
+    "ResponseCache",
     "ResponseCollection",
     "ResponseValidationError",
     "Track",

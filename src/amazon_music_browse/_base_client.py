@@ -15,7 +15,7 @@ import json as jsonlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -63,9 +63,14 @@ from ._fanout import fan_out
 from ._log import logger
 from ._models import ResponseCollection
 from ._pagination import Paginator
+from ._quota import Quota, mark_from_cache
 from ._redact import Redactor
-from ._retry import RateLimitWindow, build_retrying, parse_retry_after, policy_for
+from ._retry import build_retrying, parse_retry_after, policy_for
 from ._transport import Exchange, Transport
+
+if TYPE_CHECKING:
+    from ._cache import ResponseCache
+    from ._ratelimit import RateLimit
 
 __all__ = ["BaseClient"]
 
@@ -125,6 +130,11 @@ class BaseClient:
             more threads than that wait for a free one.
         max_response_bytes: the largest decoded body of a successful answer; a larger
             one raises `ResponseValidationError` (a compressed body is capped decoded).
+        rate_limit: a `RateLimit`: every attempt waits for a token of its bucket (at most
+            ``max_retry_wait``); with a store, the bucket and the ``Retry-After`` window
+            are shared by every process using this API key.
+        cache: a `ResponseCache`: fresh answers are served from it, per user, without a
+            request or a rate-limit token (``page.from_cache``).
 
     Raises:
         ConfigurationError: a credential is missing, or an option is invalid.
@@ -142,6 +152,8 @@ class BaseClient:
         session: requests.Session | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        rate_limit: RateLimit | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         if session is not None and not isinstance(session, requests.Session):
             raise ConfigurationError(
@@ -157,7 +169,8 @@ class BaseClient:
             self._base_url,
             max_connections=check_positive_int(max_connections, "max_connections"),
         )
-        self._window = RateLimitWindow()
+        self._quota = Quota(self._transport, self._api_key, rate_limit=rate_limit, cache=cache)
+        self._window = self._quota.window()
         self._owns_session = self._transport.owns_session
         self._closed: tuple[_Closed, ...] = (_Closed(),)  # its own flag, then its origins'
 
@@ -202,6 +215,16 @@ class BaseClient:
     def max_response_bytes(self) -> int:
         """The largest decoded body of a successful answer the client reads."""
         return self._max_response_bytes
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The `RateLimit` every attempt takes a token from, if any."""
+        return self._quota.rate_limit
+
+    @property
+    def cache(self) -> ResponseCache | None:
+        """The `ResponseCache` answers are served from, if any."""
+        return self._quota.cache
 
     @property
     def session(self) -> requests.Session:
@@ -582,12 +605,13 @@ class BaseClient:
     def _call_endpoint(self, endpoint: Endpoint[Any], path: str, params: dict[str, Any]) -> Any:
         call = _Call("GET", path, params)
         response = self._call(call)
-        return endpoint.parse(
+        result = endpoint.parse(
             response.content,
             response.status_code,
             self._redactor(call),
             source=f"{call} ({_content_type(response)})",
         )
+        return mark_from_cache(result, response)
 
     def _call(self, call: _Call) -> requests.Response:
         """Every attempt of ``call`` under the retry policy; the 2xx response, or raise."""
@@ -655,7 +679,9 @@ class BaseClient:
             follow_redirects=call.method == "GET",
         )
         try:
-            response = self._transport.send(self._base_url + call.path, exchange)
+            response = self._quota.send(
+                self._base_url + call.path, exchange, max_wait=self._max_retry_wait
+            )
         except AmazonMusicError as exc:
             redact_message(exc, self._redactor(call))  # a redirect may have echoed one
             logger.debug("%s %s -> %s", call, call.params, exc)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic.alias_generators import to_camel
 
 if TYPE_CHECKING:
@@ -185,6 +185,7 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
         edges: list[Edge[ItemT]] | None
     owner: Any = Field(default=None, exclude=True)
     category: Category | None = Field(default=None, exclude=True)
+    _from_cache: bool = PrivateAttr(default=False)
 
     @model_validator(mode="after")
     def _fill_what_is_unsaid(self) -> Self:
@@ -197,6 +198,15 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
         if self.page_info is None:
             self.page_info = PageInfo(has_next_page=False)
         return self
+
+    @property
+    def from_cache(self) -> bool:
+        """Whether the response cache served this page (no request was sent for it).
+
+        A page revalidated with the service (``304 Not Modified``) is served from the
+        cache too. Not part of ``model_dump()``; kept by pickling.
+        """
+        return self._from_cache
 
     @property
     def items(self) -> list[ItemT]:
