@@ -1,13 +1,18 @@
 """Fixtures of every test: no test sees the machine's credentials, proxies or API settings.
 
-Shared helpers (credentials, clients, page builders, a fake clock) are in `tests._support`.
+Shared helpers (credentials, clients, page builders, a fake clock) are in `tests._support`;
+a real redis-server (`redis_server`, `redis_url`) comes from `tests._redis`.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
 
 from amazon_music_browse import _retry
+from tests._redis import RedisServer, redis_server_missing
 
 # What the machine's environment may say that a test must not hear: where the API is and
 # with which credentials, and which proxy or certificate bundle to use.
@@ -36,3 +41,25 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     slept: list[float] = []
     monkeypatch.setattr(_retry, "_sleep", slept.append)
     return slept
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port, one per test process, nothing persisted.
+
+    Skipped where redis-server is missing, except under CI (CI=true), where it must exist.
+    """
+    missing = redis_server_missing()
+    if missing is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI runs the Redis tests: {missing}")
+        pytest.skip(missing)
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of an empty Redis database (the session's server, flushed for this test)."""
+    redis_server.flush()
+    return redis_server.url
