@@ -160,7 +160,7 @@ class ResponseCache:
             return rc.BaseCache()
         if self._kind == "redis":
             return rc.RedisCache(
-                namespace=_REDIS_NAMESPACE, connection=self._redis, serializer="json"
+                namespace=_REDIS_NAMESPACE, connection=_RedisCalls(self._redis), serializer="json"
             )
         assert self._path is not None
         try:
@@ -328,6 +328,23 @@ class ResponseCache:
         if not actions.skip_write and not _echoes(response, _secrets(exchange.credentials)):
             self._save(key, cached)
         return _served(cached, started)
+
+
+class _RedisCalls:
+    """A ``redis.Redis`` as requests-cache uses it, with ``SET ... EX`` for ``SETEX``.
+
+    requests-cache writes expiring entries with ``setex``, which redis-py 6+ deprecates
+    (a ``DeprecationWarning`` on every write); everything else goes to the client as is.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def setex(self, name: Any, time: Any, value: Any) -> Any:
+        return self._client.set(name, value, ex=time)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
 
 
 def _served(cached: Any, started: float) -> requests.Response:
