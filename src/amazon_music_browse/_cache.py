@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
@@ -227,12 +227,12 @@ class ResponseCache:
         if exchange.method != "GET" or exchange.json is not None or exchange.data is not None:
             return send(exchange)
         started = _perf_counter()
-        probe = requests.Request(
-            "GET", url, params=exchange.params, headers=_kept_headers(exchange.headers)
-        ).prepare()
+        probe = _probe(url, exchange)
         key = self._key(probe, exchange.credentials)
-        actions = self._rc.CacheActions.from_request(key, probe, self._settings)
         cached = self._load(key, exchange.max_bytes)
+        if cached is not None and _fresh(cached):
+            return _served(cached, started)
+        actions = self._rc.CacheActions.from_request(key, probe, self._settings)
         actions.update_from_cached_response(cached)
         if cached is not None and not (actions.send_request or actions.resend_request):
             return _served(cached, started)
@@ -261,8 +261,10 @@ class ResponseCache:
         return response
 
     def _key(self, probe: requests.PreparedRequest, credentials: Mapping[str, str]) -> str:
+        """The user's hash, then a hash of the method and the URL with its query."""
         user = _user_hash(tuple(sorted(credentials.items())))
-        return f"{user}-{self._rc.create_key(probe)}"
+        request = hashlib.blake2b(f"GET {probe.url}".encode(), digest_size=16).hexdigest()
+        return f"{user}-{request}"
 
     def _load(self, key: str, max_bytes: int) -> Any:
         try:
@@ -272,7 +274,9 @@ class ResponseCache:
             return None
         if cached is None or len(cached.content) > max_bytes:
             return None
-        return self._rc.CachedResponse.from_response(cached)  # a copy: never shared
+        if self._kind == "memory":  # the stored object itself: answer with a copy
+            return self._rc.CachedResponse.from_response(cached)
+        return cached
 
     def _save(self, key: str, entry: Any) -> None:
         try:
@@ -345,6 +349,29 @@ class _RedisCalls:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
+
+
+def _probe(url: str, exchange: Exchange) -> requests.PreparedRequest:
+    """The request as the cache sees it: method, URL with its query, no credential."""
+    probe = requests.PreparedRequest()
+    probe.method = "GET"
+    query = urlencode(sorted((exchange.params or {}).items()), doseq=True)
+    probe.url = f"{url}?{query}" if query else url
+    probe.headers = CaseInsensitiveDict(_kept_headers(exchange.headers))
+    probe.body = None
+    return probe
+
+
+def _fresh(cached: Any) -> bool:
+    """Whether an entry answers without asking the service (requests-cache's expiry).
+
+    The fast path of a hit; an entry whose ``Cache-Control`` says ``no-cache`` or
+    ``must-revalidate`` goes through requests-cache's full rules instead.
+    """
+    control = cached.headers.get("Cache-Control", "").lower()
+    if "no-cache" in control or "must-revalidate" in control:
+        return False
+    return not cached.is_expired
 
 
 def _served(cached: Any, started: float) -> requests.Response:
