@@ -12,14 +12,16 @@ from typing import Any
 
 import requests
 
-from amazon_music_browse import BrowseClient, RateLimit, RateLimitStore
+from amazon_music_browse import BrowseClient, RateLimit, RateLimitError, RateLimitStore
 
 API_KEY = "sandbox-key"
 ACCESS_TOKEN = "sandbox-token"
 
 
-def make_store(kind: str, where: str) -> RateLimitStore:
-    """A store object of its own on the shared file or server."""
+def make_store(kind: str, where: str) -> RateLimitStore | None:
+    """A store object of its own on the shared file or server (``"none"``: no store)."""
+    if kind == "none":
+        return None
     return RateLimitStore.sqlite(where) if kind == "sqlite" else RateLimitStore.redis(where)
 
 
@@ -91,3 +93,39 @@ def note_grants(client: BrowseClient) -> list[float]:
     store._now_ms = read_and_note  # type: ignore[method-assign]
     throttle.take = take_and_note  # type: ignore[method-assign]
     return granted
+
+
+def held(
+    kind: str,
+    where: str,
+    base_url: str,
+    window_end: Any,
+    barrier: Any,
+    results: Any,
+) -> None:
+    """Call again and again while another process's Retry-After window is open, and after.
+
+    Reports ``(started, ended, sent)`` for each call: ``sent`` when the service answered
+    (the sandbox refuses every request with a 429), not when the window held it back.
+    """
+    client = BrowseClient(
+        API_KEY,
+        ACCESS_TOKEN,
+        base_url=base_url,
+        rate_limit=RateLimit(50, store=make_store(kind, where)),
+        max_retry_wait=1,
+        max_retries=0,
+    )
+    barrier.wait(timeout=60)  # ready
+    barrier.wait(timeout=60)  # the parent got its 429: the window is open
+    calls: list[tuple[float, float, bool]] = []
+    while time.time() < window_end.value + 1.0:
+        started = time.time()
+        try:
+            client.get_top_tracks(limit=1)
+            sent = True
+        except RateLimitError as exc:
+            sent = exc.response is not None
+        calls.append((started, time.time(), sent))
+        time.sleep(0.02)
+    results.put(calls)
