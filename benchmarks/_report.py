@@ -101,8 +101,9 @@ def plot(rows: Sequence[Row]) -> bytes | None:
             low, high = (value / row.target for value in row.ratio_spread)
         elif row.ratio_spread is not None:
             low, high = (row.target / value for value in reversed(row.ratio_spread))
-        else:
-            low, high = row.sdk.p25 / row.target, row.sdk.p75 / row.target
+        else:  # a figure held to an absolute limit: its own spread
+            scale = row.limit if row.limit is not None else row.target
+            low, high = row.sdk.p25 / scale, row.sdk.p75 / scale
         errors[0].append(max(0.0, share - low))
         errors[1].append(max(0.0, high - share))
     figure, axes = plt.subplots(figsize=(9, 0.55 * len(shown) + 1.4))

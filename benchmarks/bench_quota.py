@@ -304,7 +304,7 @@ def _shared_limit(kind: str, seconds: float) -> Row:
         Summary.of([float(inside)]),
         Summary.of([float(ideal)]),
         inside / ideal,
-        None,
+        (inside / ideal, inside / ideal),  # one run: no spread
         ">=",
         0.9,
     )
@@ -342,7 +342,7 @@ def _window_run(kind: str, where: str) -> tuple[int, int]:
         barrier.wait(timeout=120)
         with contextlib.suppress(RateLimitError):
             client.get_top_tracks(limit=1)
-        window_end.value = time.time() + limit.throttle(workers.API_KEY).window._seconds_left()
+        window_end.value = time.time() + limit._throttle_for(workers.API_KEY).window._seconds_left()
         barrier.wait(timeout=120)
         calls = [call for found in _collect(processes, results) for call in found]
     end = window_end.value

@@ -53,7 +53,7 @@ class Quota:
                 raise ConfigurationError(
                     f"rate_limit must be a RateLimit, not {type(rate_limit).__name__}"
                 )
-            self._throttle = rate_limit.throttle(api_key)
+            self._throttle = rate_limit._throttle_for(api_key)
         if cache is not None:
             from ._cache import ResponseCache
 

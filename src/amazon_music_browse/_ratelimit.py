@@ -362,7 +362,7 @@ class Throttle:
     def __init__(self, limit: RateLimit, name: str) -> None:
         self._limit = limit
         self._name = name
-        self.window: RateLimitWindow = _StoredWindow(limit.store_or_memory, name)
+        self.window: RateLimitWindow = _StoredWindow(limit._store_or_memory, name)
 
     def take(self, max_wait: float) -> None:
         """Take a token, sleeping for one at most ``max_wait`` seconds in all.
@@ -374,7 +374,7 @@ class Throttle:
         limit = self._limit
         started = _monotonic()
         while True:
-            decision = limit.store_or_memory._take(self._name, limit._algorithm, limit._rates)
+            decision = limit._store_or_memory._take(self._name, limit._algorithm, limit._rates)
             if decision.allowed:
                 return
             wait = (decision.retry_after_ms or 1) / 1000
@@ -432,7 +432,7 @@ class RateLimit:
                 f"RateLimitStore.redis(redis)), not {type(store).__name__}"
             )
         self._store = store
-        self.store_or_memory: RateLimitStore = store if store is not None else _MemoryStore()
+        self._store_or_memory: RateLimitStore = store if store is not None else _MemoryStore()
         rate = Fraction(self._per_second).limit_denominator(1000)
         self._rates = [pyrate.Rate(rate.numerator, 1000 * rate.denominator, burst=self._burst)]
         self._algorithm = pyrate.TokenBucket()
@@ -454,7 +454,7 @@ class RateLimit:
         """The store shared by processes, or ``None`` (this process only)."""
         return self._store
 
-    def throttle(self, api_key: str) -> Throttle:
+    def _throttle_for(self, api_key: str) -> Throttle:
         """The bucket and window of ``api_key`` (one per key, shared by every caller)."""
         name = bucket_name(api_key)
         throttle = self._throttles.get(name)

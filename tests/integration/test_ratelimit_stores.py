@@ -68,7 +68,7 @@ def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreF
 
 def taken_at_once(limit: RateLimit, key: str = API_KEY) -> int:
     """How many tokens can be taken without waiting."""
-    throttle = limit.throttle(key)
+    throttle = limit._throttle_for(key)
     count = 0
     while True:
         try:
@@ -102,8 +102,8 @@ def test_different_api_keys_have_different_buckets(
 def test_a_shared_bucket_paces_waiting_takers(
     new_store: StoreFactory, clock: SleepingClock
 ) -> None:
-    first = RateLimit(20, burst=2, store=new_store()).throttle(API_KEY)
-    second = RateLimit(20, burst=2, store=new_store()).throttle(API_KEY)
+    first = RateLimit(20, burst=2, store=new_store())._throttle_for(API_KEY)
+    second = RateLimit(20, burst=2, store=new_store())._throttle_for(API_KEY)
     starts = []
     for throttle in [first, second] * 10:
         throttle.take(max_wait=60)
@@ -115,9 +115,9 @@ def test_a_shared_bucket_paces_waiting_takers(
 def test_the_retry_after_window_is_shared_through_the_store(
     new_store: StoreFactory, clock: SleepingClock
 ) -> None:
-    holder = RateLimit(10, store=new_store()).throttle(API_KEY).window
-    other = RateLimit(10, store=new_store()).throttle(API_KEY).window
-    unrelated = RateLimit(10, store=new_store()).throttle("another-key-99").window
+    holder = RateLimit(10, store=new_store())._throttle_for(API_KEY).window
+    other = RateLimit(10, store=new_store())._throttle_for(API_KEY).window
+    unrelated = RateLimit(10, store=new_store())._throttle_for("another-key-99").window
     holder.hold(120)
     with pytest.raises(RateLimitError, match="no request was sent") as held:
         other.check()
@@ -134,7 +134,7 @@ def test_the_retry_after_window_is_shared_through_the_store(
 
 def test_the_store_holds_no_api_key(new_store: StoreFactory, tmp_path: Path) -> None:
     store = new_store()
-    throttle = RateLimit(10, store=store).throttle(API_KEY)
+    throttle = RateLimit(10, store=store)._throttle_for(API_KEY)
     throttle.take(max_wait=0)
     throttle.window.hold(60)
     contents = _store_contents(store, tmp_path)
@@ -166,7 +166,7 @@ def test_threads_share_one_store_object(new_store: StoreFactory, clock: Sleeping
     def work() -> None:
         for _ in range(3):
             try:
-                limit.throttle(API_KEY).take(max_wait=0)
+                limit._throttle_for(API_KEY).take(max_wait=0)
                 taken.append(True)
             except RateLimitError:
                 taken.append(False)
@@ -263,9 +263,9 @@ def test_a_forked_child_renews_the_stores_lock_and_connection(
     elif kind == "redis":
         store = RateLimitStore.redis(request.getfixturevalue("redis_url"))
     limit = RateLimit(1000, burst=10, store=store)
-    throttle = limit.throttle(API_KEY)
+    throttle = limit._throttle_for(API_KEY)
     throttle.take(max_wait=0)  # the parent's connection is open
-    held = getattr(limit.store_or_memory, "_lock", threading.Lock())
+    held = getattr(limit._store_or_memory, "_lock", threading.Lock())
     release = threading.Event()
     holding = threading.Event()
 

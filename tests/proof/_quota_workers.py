@@ -76,7 +76,7 @@ def note_grants(client: BrowseClient) -> list[float]:
     granted: list[float] = []
     throttle = client._quota._throttle
     assert throttle is not None
-    store = throttle._limit.store_or_memory
+    store = throttle._limit._store_or_memory
     now_ms = store._now_ms
     last: list[int] = [0]
 

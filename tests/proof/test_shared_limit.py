@@ -133,7 +133,7 @@ def test_one_processs_retry_after_holds_the_others(shared: tuple[str, str]) -> N
         with pytest.raises(RateLimitError) as refused:
             client.get_top_tracks(limit=1)
         assert refused.value.retry_after == WINDOW
-        window_end.value = time.time() + limit.throttle(workers.API_KEY).window._seconds_left()
+        window_end.value = time.time() + limit._throttle_for(workers.API_KEY).window._seconds_left()
         barrier.wait(timeout=60)
         calls = [call for found in collect(processes, results) for call in found]
         served = sandbox.request_count

@@ -117,7 +117,7 @@ def test_in_any_second_at_most_per_second_plus_burst_start(
         patch.setattr(ratelimit_module, "_monotonic", fake)
         patch.setattr(ratelimit_module, "_sleep", fake.sleep)
         limit = RateLimit(per_second, burst=burst)
-        throttle = limit.throttle(API_KEY)
+        throttle = limit._throttle_for(API_KEY)
         starts = []
         for gap in gaps:
             fake.now += gap
@@ -152,9 +152,9 @@ def test_waits_add_up_to_at_most_max_retry_wait(
 ) -> None:
     """Threads that keep losing the token never wait past max_retry_wait in all."""
     limit = RateLimit(1, burst=1)
-    throttle = limit.throttle(API_KEY)
+    throttle = limit._throttle_for(API_KEY)
     throttle.take(max_wait=0)
-    thief = limit.throttle(API_KEY)
+    thief = limit._throttle_for(API_KEY)
 
     def sleep_while_another_takes(seconds: float) -> None:
         clock.sleep(seconds)
@@ -199,7 +199,7 @@ def test_a_resend_with_a_new_token_takes_a_token(
     client = BrowseClient(API_KEY, Tokens(), rate_limit=limit, max_retry_wait=0)
     client.get_top_tracks()
     with pytest.raises(RateLimitError):
-        limit.throttle(API_KEY).take(max_wait=0)
+        limit._throttle_for(API_KEY).take(max_wait=0)
 
 
 # -- who shares a bucket ---------------------------------------------------------------------
@@ -350,7 +350,7 @@ def test_settings_and_repr() -> None:
 
 
 def test_a_fraction_per_second_is_kept_exactly(clock: SleepingClock) -> None:
-    throttle = RateLimit(0.25, burst=1).throttle(API_KEY)
+    throttle = RateLimit(0.25, burst=1)._throttle_for(API_KEY)
     throttle.take(max_wait=0)
     throttle.take(max_wait=10)
     assert clock.slept == pytest.approx([4.0])
@@ -360,7 +360,7 @@ def test_a_fraction_per_second_is_kept_exactly(clock: SleepingClock) -> None:
 
 
 def test_a_cancelled_call_stops_waiting_for_a_token(clock: SleepingClock) -> None:
-    throttle = RateLimit(1, burst=1).throttle(API_KEY)
+    throttle = RateLimit(1, burst=1)._throttle_for(API_KEY)
     throttle.take(max_wait=0)
     event = threading.Event()
     event.set()
