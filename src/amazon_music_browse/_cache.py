@@ -235,7 +235,7 @@ class ResponseCache:
         actions = self._rc.CacheActions.from_request(key, probe, self._settings)
         actions.update_from_cached_response(cached)
         if cached is not None and not (actions.send_request or actions.resend_request):
-            return _served(cached, started)
+            return _served(cached, started)  # pragma: no cover - the fast path took it
         validators = actions.update_request(_empty_request()).headers
         sent = exchange
         if validators:
@@ -369,7 +369,8 @@ def _fresh(cached: Any) -> bool:
     ``must-revalidate`` goes through requests-cache's full rules instead.
     """
     control = cached.headers.get("Cache-Control", "").lower()
-    if "no-cache" in control or "must-revalidate" in control:
+    directives = {part.split("=")[0].strip() for part in control.split(",")}
+    if {"no-cache", "must-revalidate"} & directives:
         return False
     return not cached.is_expired
 

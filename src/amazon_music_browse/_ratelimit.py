@@ -225,9 +225,7 @@ class _SQLiteStore(RateLimitStore):
                     row = connection.execute(
                         "SELECT state FROM rate_limit_buckets WHERE name = ?", (name,)
                     ).fetchone()
-                    state = algorithm.initial(rates)
-                    if row is not None and row[0].count(",") + 1 == len(rates):
-                        state = algorithm.decode(row[0].split(","))
+                    state = _decoded(algorithm, rates, row)
                     new_state, decision = algorithm.step(rates, state, self._now_ms(), 1)
                     if decision.allowed:
                         connection.execute(
@@ -266,6 +264,14 @@ class _SQLiteStore(RateLimitStore):
 
     def __repr__(self) -> str:
         return f"RateLimitStore.sqlite({str(self._path)!r})"
+
+
+def _decoded(algorithm: Any, rates: list[Any], row: tuple[str] | None) -> Any:
+    """The stored state of a bucket; a new bucket's when there is none or it is unreadable."""
+    if row is not None and row[0].count(",") + 1 == len(rates):
+        with contextlib.suppress(ValueError):
+            return algorithm.decode(row[0].split(","))
+    return algorithm.initial(rates)
 
 
 class _RedisStore(RateLimitStore):

@@ -200,6 +200,15 @@ def test_no_store_is_never_stored(server: ETagServer, clock: CacheClock) -> None
     assert server.requests == 3
 
 
+def test_no_cache_revalidates_every_time(server: ETagServer, clock: CacheClock) -> None:
+    server.cache_control = "private, no-cache"
+    client = client_of(server, ResponseCache("memory"))
+    client.get_top_tracks(limit=3)
+    for _ in range(3):
+        assert client.get_top_tracks(limit=3).from_cache
+    assert (server.requests, server.not_modified) == (4, 3)
+
+
 def test_ttl_zero_keeps_answers_with_an_etag_and_revalidates_every_time(
     server: ETagServer, clock: CacheClock
 ) -> None:
@@ -466,6 +475,7 @@ def test_clear_empties_the_cache(server: ETagServer, backend: dict[str, Any]) ->
     [
         ({"backend": "postgres"}, "backend must be 'sqlite', 'memory', a redis.Redis"),
         ({"backend": 3}, "backend must be"),
+        ({"backend": "redis://host:notaport/0"}, "ResponseCache backend"),
         ({"backend": "memory", "path": "x.sqlite"}, "path= is for the SQLite backend"),
         ({"path": 5}, "path must be a file path"),
         ({"ttl": -1}, "ttl must be a finite number of seconds >= 0"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import stat
 import threading
@@ -19,6 +20,7 @@ import pytest
 import redis
 
 from amazon_music_browse import (
+    APIConnectionError,
     ConfigurationError,
     RateLimit,
     RateLimitError,
@@ -292,3 +294,41 @@ def test_a_forked_child_renews_the_stores_lock_and_connection(
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     throttle.take(max_wait=5)  # and the parent goes on with its own
+
+
+def test_a_sqlite_store_that_cannot_write_or_read_stops_the_request(tmp_path: Path) -> None:
+    store = RateLimitStore.sqlite(tmp_path / "limits.db")
+    throttle = RateLimit(10, store=store)._throttle_for(API_KEY)
+    store._connection.execute("PRAGMA query_only=ON")  # type: ignore[attr-defined]
+    with pytest.raises(APIConnectionError, match=r"the rate-limit store .* failed"):
+        throttle.take(max_wait=0)
+    with pytest.raises(APIConnectionError, match="no request was sent"):
+        throttle.window.hold(60)
+    store.close()
+    with pytest.raises(APIConnectionError, match="closed"):
+        throttle.window.check()
+
+
+def test_an_unreadable_bucket_in_sqlite_starts_full(tmp_path: Path) -> None:
+    store = RateLimitStore.sqlite(tmp_path / "limits.db")
+    limit = RateLimit(10, burst=3, store=store)
+    store._connection.execute(  # type: ignore[attr-defined]
+        "INSERT INTO rate_limit_buckets VALUES (?, 'not a number')", (bucket_name(API_KEY),)
+    )
+    assert taken_at_once(limit) == 3
+
+
+def test_a_redis_store_that_cannot_be_reached_stops_the_request() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        store = RateLimitStore.redis(f"redis://127.0.0.1:{closed.getsockname()[1]}/0")
+        throttle = RateLimit(10, store=store)._throttle_for(API_KEY)
+        for attempt in (lambda: throttle.take(max_wait=0), lambda: throttle.window.hold(5)):
+            with pytest.raises(APIConnectionError, match=r"the rate-limit store .* failed"):
+                attempt()
+
+
+def test_the_memory_store_of_a_rate_limit_without_one() -> None:
+    memory = RateLimit(5)._store_or_memory
+    assert repr(memory) == "RateLimitStore(memory)"
+    memory.close()  # nothing to close
