@@ -444,6 +444,10 @@ class RateLimit:
         self._algorithm = pyrate.TokenBucket()
         self._throttles: dict[str, Throttle] = {}
         self._lock = threading.Lock()
+        reset_after_fork(self)
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()  # a parent's thread may have held it
 
     @property
     def per_second(self) -> float:
