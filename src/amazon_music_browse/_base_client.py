@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -76,10 +76,15 @@ from ._fanout import fan_out
 from ._log import logger
 from ._models import ResponseCollection, ResponseInfo
 from ._pagination import Paginator
+from ._quota import Quota, from_cache, mark_from_cache
 from ._raw_response import BaseClientWithRawResponse, current_recording, record_response
 from ._redact import Redactor, redactor_for
-from ._retry import RateLimitWindow, build_retrying, parse_retry_after, policy_for
+from ._retry import build_retrying, parse_retry_after, policy_for
 from ._transport import Exchange, Transport
+
+if TYPE_CHECKING:
+    from ._cache import ResponseCache
+    from ._ratelimit import RateLimit
 
 __all__ = ["BaseClient"]
 
@@ -153,6 +158,11 @@ class BaseClient:
             a `ResponseEvent` for every response received and a `RetryEvent` before every
             retry wait. A hook's exception propagates (the call is not retried).
             ``with_options`` copies keep them.
+        rate_limit: a `RateLimit`: every attempt waits for a token of its bucket (at most
+            ``max_retry_wait``); with a store, the bucket and the ``Retry-After`` window
+            are shared by every process using this API key.
+        cache: a `ResponseCache`: fresh answers are served from it, per user, without a
+            request or a rate-limit token (``page.from_cache``).
 
     Raises:
         ConfigurationError: a credential is missing, or an option is invalid (an
@@ -171,6 +181,8 @@ class BaseClient:
         session: requests.Session | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        rate_limit: RateLimit | None = None,
+        cache: ResponseCache | None = None,
         event_hooks: EventHooks | None = None,
     ) -> None:
         if session is not None and not isinstance(session, requests.Session):
@@ -188,7 +200,8 @@ class BaseClient:
             self._base_url,
             max_connections=check_positive_int(max_connections, "max_connections"),
         )
-        self._window = RateLimitWindow()
+        self._quota = Quota(self._transport, self._api_key, rate_limit=rate_limit, cache=cache)
+        self._window = self._quota.window()
         self._owns_session = self._transport.owns_session
         self._closed: tuple[_Closed, ...] = (_Closed(),)  # its own flag, then its origins'
         self._on_request: Hooks = hooks.get("request", ())
@@ -238,6 +251,16 @@ class BaseClient:
     def max_response_bytes(self) -> int:
         """The largest decoded body of a successful response the client reads."""
         return self._max_response_bytes
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The `RateLimit` every attempt takes a token from, if any."""
+        return self._quota.rate_limit
+
+    @property
+    def cache(self) -> ResponseCache | None:
+        """The `ResponseCache` answers are served from, if any."""
+        return self._quota.cache
 
     @property
     def session(self) -> requests.Session:
@@ -672,7 +695,7 @@ class BaseClient:
                         _request_id(response, redact),
                     )
                 )
-            return result
+            return mark_from_cache(result, response)
 
         return self._call(call, parse)
 
@@ -770,7 +793,9 @@ class BaseClient:
             follow_redirects=call.method == "GET",
         )
         try:
-            response = self._transport.send(self._base_url + call.path, exchange)
+            response = self._quota.send(
+                self._base_url + call.path, exchange, max_wait=self._max_retry_wait
+            )
         except AmazonMusicError as exc:
             redact_message(exc, self._redactor(call))  # a redirect may have echoed one
             logger.debug("%s %s -> %s", call, call.params, exc)
@@ -789,6 +814,7 @@ class BaseClient:
                 status_code=response.status_code,
                 elapsed=response.elapsed.total_seconds(),
                 request_id=_request_id(response, self._redactor(call)),
+                from_cache=from_cache(response),
             )
             emit(self._on_response, event)
         return response

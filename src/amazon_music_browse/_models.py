@@ -217,6 +217,20 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
         return self
 
     @property
+    def from_cache(self) -> bool:
+        """Whether the response cache served this page (no request was sent for it).
+
+        A page revalidated with the service (``304 Not Modified``) is served from the
+        cache too. Not part of ``model_dump()``; kept by pickling.
+        """
+        private = self.__pydantic_private__
+        return bool(private and private.get("from_cache"))
+
+    def _mark_from_cache(self) -> None:
+        """Remember that the response cache served this page (see `_attach_response`)."""
+        self._private()["from_cache"] = True
+
+    @property
     def items(self) -> list[ItemT]:
         """The items of this page, in order."""
         return [edge.node for edge in self.edges]
@@ -228,7 +242,15 @@ class ResponseCollection(_PicklableGeneric, Generic[ItemT]):
         model, left out of dumps) without declaring a private attribute: a declared one
         makes pydantic initialise it in Python for every page parsed, ~10 µs a call.
         """
-        object.__setattr__(self, "__pydantic_private__", {"response": info})
+        self._private()["response"] = info
+
+    def _private(self) -> dict[str, Any]:
+        """Pydantic's private dict of this page, made on first use."""
+        private = self.__pydantic_private__
+        if private is None:
+            private = {}
+            object.__setattr__(self, "__pydantic_private__", private)
+        return private
 
     @property
     def _response(self) -> ResponseInfo | None:

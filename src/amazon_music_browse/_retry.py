@@ -145,7 +145,11 @@ def policy_for(
 
 
 class RateLimitWindow:
-    """The time until which the service said not to call again; shared by client copies."""
+    """The time until which the service said not to call again; shared by client copies.
+
+    This one lives in the client's memory; a rate limit with a store keeps its window
+    in the store instead (a subclass overrides `_extend` and `_seconds_left`).
+    """
 
     def __init__(self) -> None:
         self._until = 0.0
@@ -157,13 +161,11 @@ class RateLimitWindow:
 
     def hold(self, seconds: float) -> None:
         """Remember that the service asked for ``seconds`` of quiet from now (24 h at most)."""
-        seconds = min(seconds, MAX_RATE_LIMIT_WINDOW)
-        with self._lock:
-            self._until = max(self._until, _monotonic() + seconds)
+        self._extend(min(seconds, MAX_RATE_LIMIT_WINDOW))
 
     def check(self) -> None:
         """Raise ``RateLimitError`` without sending anything while the window is open."""
-        left = self._until - _monotonic()
+        left = self._seconds_left()
         if left > 0:
             raise mark_final(
                 RateLimitError(
@@ -173,3 +175,12 @@ class RateLimitWindow:
                     retry_after=left,
                 )
             )
+
+    def _extend(self, seconds: float) -> None:
+        """Keep the window open at least ``seconds`` from now."""
+        with self._lock:
+            self._until = max(self._until, _monotonic() + seconds)
+
+    def _seconds_left(self) -> float:
+        """Seconds until the window ends (zero or less once it has)."""
+        return self._until - _monotonic()

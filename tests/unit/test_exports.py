@@ -90,6 +90,9 @@ def test_contract_names_are_exported() -> None:
         "ClientClosedError",
         "Endpoint",
         "list_endpoint",
+        "RateLimit",
+        "RateLimitStore",
+        "ResponseCache",
     }
     assert contract - set(amazon_music_browse.__all__) == set()
 
