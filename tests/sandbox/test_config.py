@@ -95,6 +95,8 @@ def test_every_flag_reaches_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None
         "device_expires_in": ("30", 30.0),
         "rotate_refresh_tokens": (None, True),
         "rotation_grace": ("2", 2.0),
+        "etag": (None, True),
+        "cache_max_age": ("30", 30),
     }
     assert set(values) == {option.name for option in FLAGGED}
     argv = [

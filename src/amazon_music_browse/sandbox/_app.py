@@ -15,6 +15,7 @@ the sequence.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 import uuid
@@ -30,6 +31,7 @@ from ._config import SandboxConfig
 from ._cursors import CursorCodec
 from ._faults import FAULT_ENVIRON_KEY, FaultDraws, SocketFault
 from ._http import (
+    JSON_TYPE,
     ApiError,
     Node,
     Redirect,
@@ -159,6 +161,8 @@ class SandboxApp:
             request_id = str(uuid.uuid5(_REQUEST_NAMESPACE, str(self._sequence)))
         response = self._dispatch(environ, request_id)
         payload = response.payload()
+        if self.config.etag and _cacheable(environ, response):
+            response, payload = _with_etag(environ, response, payload, self.config.cache_max_age)
         start_response(
             f"{response.status} {HTTPStatus(response.status).phrase}",
             [
@@ -201,3 +205,26 @@ class SandboxApp:
         if isinstance(resource, Handler):
             return Response(200, resource.respond(json_body(environ, _MAX_JSON_BYTES)))
         return Response(200, single(resource))
+
+
+def _cacheable(environ: WSGIEnvironment, response: Response) -> bool:
+    """Whether ``response`` answers an API GET with a JSON success (what gets an ETag)."""
+    path = path_text(environ)
+    return (
+        environ.get("REQUEST_METHOD", "GET") == "GET"
+        and response.status == 200
+        and response.content_type == JSON_TYPE
+        and path.startswith("/v1/")
+    )
+
+
+def _with_etag(
+    environ: WSGIEnvironment, response: Response, payload: bytes, max_age: int
+) -> tuple[Response, bytes]:
+    """``response`` with ``ETag`` and ``Cache-Control``, or a 304 when the client has it."""
+    tag = '"' + hashlib.sha256(payload).hexdigest()[:32] + '"'
+    headers = (*response.headers, ("ETag", tag), ("Cache-Control", f"private, max-age={max_age}"))
+    presented = environ.get("HTTP_IF_NONE_MATCH", "")
+    if tag in (value.strip() for value in presented.split(",")) or presented.strip() == "*":
+        return Response(304, b"", headers, response.content_type), b""
+    return response._replace(headers=headers), payload

@@ -150,6 +150,12 @@ class SandboxConfig:
     rotation_grace: float = option(
         0.0, "seconds a rotated refresh token is still accepted", metavar="SECONDS"
     )
+    etag: bool = option(
+        False, "send ETag and Cache-Control with API responses; answer 304 to If-None-Match"
+    )
+    cache_max_age: int = option(
+        60, "the max-age of the Cache-Control sent with etag", metavar="SECONDS"
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host:
@@ -190,6 +196,11 @@ class SandboxConfig:
                 f"{type(self.rotate_refresh_tokens).__name__}"
             )
         _check_number("rotation_grace", self.rotation_grace, minimum=0.0)
+        if not isinstance(self.etag, bool):
+            raise TypeError(f"etag must be a bool, not {type(self.etag).__name__}")
+        _check_int("cache_max_age", self.cache_max_age)
+        if self.cache_max_age < 0:
+            raise ValueError("cache_max_age must be >= 0")
         if not callable(self.clock):
             raise TypeError(f"clock must be a callable returning seconds, not {self.clock!r}")
         if self.catalog_sizes is not None:

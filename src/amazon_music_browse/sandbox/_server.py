@@ -99,6 +99,10 @@ class SandboxServer(SandboxConfig):
         rotate_refresh_tokens: Each refresh answers a new refresh token, and the one sent
             is refused with ``invalid_grant`` from ``rotation_grace`` seconds on.
         rotation_grace: Seconds a rotated refresh token is still accepted.
+        etag: Send ``ETag`` and ``Cache-Control: private, max-age=<cache_max_age>`` with
+            every successful API ``GET``, and answer ``304 Not Modified`` to a matching
+            ``If-None-Match`` (what a response cache revalidates with).
+        cache_max_age: The ``max-age`` of that ``Cache-Control``, in seconds.
 
     Sign-in: ``GET /ap/oa`` consents at once and redirects to ``redirect_uri`` with a
     ``code`` and the ``state`` (``consent=deny`` in the query plays a user who refuses);
