@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, TypeGuard
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 
 def _type_name(value: Any) -> str:
@@ -76,3 +76,33 @@ def check_path_param(name: str, value: Any) -> str:
     if value in {".", ".."}:
         raise ValueError(f"{name} cannot be {value!r}: it is not an id but a path step")
     return quote(check_sendable(value, name), safe="")
+
+
+def check_request_path(path: Any) -> str:
+    """``path`` if it stays below ``base_url`` once joined to it, else raise."""
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str, not {type(path).__name__}")
+    check_sendable(path, "path")
+    if not path.startswith("/") or path.startswith("//"):
+        raise ValueError(
+            f"path must be relative to base_url and start with one '/', like "
+            f"'/v1/tracks/B0785GTW4T', got {path!r}"
+        )
+    if "?" in path or "#" in path or any(not c.isprintable() or c.isspace() for c in path):
+        raise ValueError(
+            f"path must have no query, fragment, whitespace or control characters "
+            f"(pass query parameters as params=), got {path!r}"
+        )
+    segments = unquote(urlsplit(path).path).split("/")
+    if any(segment in {".", ".."} for segment in segments):
+        raise ValueError(f"path must not have '.' or '..' segments, got {path!r}")
+    return path
+
+
+def check_method(method: Any) -> str:
+    """Return ``method`` upper-cased if it is an HTTP method token, else raise."""
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a str like 'GET' or 'POST', not {type(method).__name__}")
+    if not method.isascii() or not method.isalpha():
+        raise ValueError(f"method must be an HTTP method like 'GET' or 'POST', got {method!r}")
+    return method.upper()

@@ -1,32 +1,22 @@
-"""`BaseClient`: configuration, lifecycle and the one request pipeline every call goes through.
+"""`BaseClient`: the client's configuration and lifecycle, and what it offers a wrapper.
 
-A call is checked (arguments, the closed flag), then attempted under the retry policy:
-each attempt checks the rate-limit window and cancellation, sends through the transport
-with the credentials, asks the token callable once more after a 401 about the token,
-and turns an error status into the right exception with every credential redacted.
-Event hooks see each attempt sent, each response received and each retry; with no hooks,
-none of that costs more than an empty-tuple test.
-`BrowseClient` adds one method per Browse endpoint on top; a wrapper adds its own with
-`get_page`, `get_object` and `request`.
+Settings and their checks, closing and copies, then every way to call the API:
+`get_page`, `get_object` and `request` for any endpoint, `paginate` for a collection and
+`map` for many calls at once. Each call goes through the request pipeline of
+`RequestPipeline` (`_pipeline.py`). `BrowseClient` adds one method per Browse endpoint.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json as jsonlib
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
-from urllib.parse import unquote, urlsplit
 
 import requests
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ._arguments import check_cursor, check_limit, check_sendable
-from ._cancel import raise_if_cancelled
+from ._arguments import check_cursor, check_limit, check_method, check_request_path
 from ._config import (
     Timeout,
     check_base_url,
@@ -41,46 +31,29 @@ from ._constants import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_WAIT,
     DEFAULT_TIMEOUT,
-    TOKEN_ERROR_CODES,
-    USER_AGENT,
 )
 from ._credentials import (
     AccessToken,
-    current_token,
-    invalidate_token,
     resolve_access_token,
     resolve_api_key,
 )
 from ._endpoint import Endpoint, describe, endpoint_of, invalid_body, list_endpoint
 from ._errors import (
-    AmazonMusicError,
-    APIConnectionError,
-    APIError,
-    ClientClosedError,
     ConfigurationError,
-    RateLimitError,
-    add_attempts,
-    api_error_from_body,
-    redact_message,
 )
 from ._events import (
     CLIENT_EVENTS,
     Hooks,
-    RequestEvent,
-    ResponseEvent,
-    RetryEvent,
     check_event_hooks,
-    emit,
 )
 from ._fanout import fan_out
-from ._log import logger
-from ._models import ResponseCollection, ResponseInfo
+from ._models import ResponseCollection
 from ._pagination import Paginator
-from ._quota import Quota, from_cache, mark_from_cache
-from ._raw_response import BaseClientWithRawResponse, current_recording, record_response
-from ._redact import Redactor, redactor_for
-from ._retry import build_retrying, parse_retry_after, policy_for
-from ._transport import Exchange, Transport
+from ._pipeline import Call, CallTracer, Closed, RequestPipeline, content_type_of
+from ._quota import Quota
+from ._raw_response import BaseClientWithRawResponse
+from ._retry import build_retrying
+from ._transport import Transport
 
 if TYPE_CHECKING:
     from ._cache import ResponseCache
@@ -97,42 +70,10 @@ ClientT = TypeVar("ClientT", bound="BaseClient")
 EventHooks = Mapping[str, Sequence[Callable[[Any], object]]]
 """``{"request": [...], "response": [...], "retry": [...]}``: callables by event name."""
 
-CallTracer = Callable[[str, str], AbstractContextManager[object]]
-"""Wraps every call: ``tracer(method, path_template)`` is entered around its attempts and
-parsing (the OpenTelemetry instrumentation's span)."""
-
 _UNSET: Any = object()
-_ACCEPT = {"Accept": "application/json", "User-Agent": USER_AGENT}
 
 
-@dataclass
-class _Call:
-    """One call of the API, across its attempts."""
-
-    method: str
-    path: str
-    params: dict[str, Any]
-    template: str
-    """The endpoint's path template (events and spans name the call by it)."""
-    json: Any = None
-    refreshed: bool = False
-    attempts: int = 0
-    sent_tokens: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path}"
-
-
-class _Closed:
-    """Whether one client (not its copies' own flags) was closed."""
-
-    __slots__ = ("closed",)
-
-    def __init__(self) -> None:
-        self.closed = False
-
-
-class BaseClient:
+class BaseClient(RequestPipeline):
     """The request pipeline of an Amazon Music Web API client; `BrowseClient` builds on it.
 
     Args:
@@ -203,7 +144,7 @@ class BaseClient:
         self._quota = Quota(self._transport, self._api_key, rate_limit=rate_limit, cache=cache)
         self._window = self._quota.window()
         self._owns_session = self._transport.owns_session
-        self._closed: tuple[_Closed, ...] = (_Closed(),)  # its own flag, then its origins'
+        self._closed: tuple[Closed, ...] = (Closed(),)  # its own flag, then its origins'
         self._on_request: Hooks = hooks.get("request", ())
         self._on_response: Hooks = hooks.get("response", ())
         self._on_retry: Hooks = hooks.get("retry", ())
@@ -268,11 +209,6 @@ class BaseClient:
         return self._transport.session
 
     @property
-    def closed(self) -> bool:
-        """Whether this client, or the client it was copied from, was closed."""
-        return any(flag.closed for flag in self._closed)
-
-    @property
     def event_hooks(self) -> dict[str, list[Callable[[Any], object]]]:
         """The hooks by event (a copy: changing it changes nothing)."""
         return {
@@ -313,7 +249,7 @@ class BaseClient:
             self._max_retry_wait if max_retry_wait is _UNSET else max_retry_wait,
         )
         copy._owns_session = False
-        copy._closed = (_Closed(), *self._closed)
+        copy._closed = (Closed(), *self._closed)
         return copy
 
     def _instrument(self, tracer: CallTracer, hooks: Mapping[str, Hooks]) -> None:
@@ -466,12 +402,12 @@ class BaseClient:
                 method that is not a token (before anything is sent).
             ResponseValidationError: the body is not JSON, or does not fit ``cast_to``.
         """
-        method = _check_method(method)
-        path = self._check_request_path(path)
+        method = check_method(method)
+        path = check_request_path(path)
         parse = _parser_for(cast_to)
         query = dict(params) if params is not None else {}
         # No template is known: the path names the call (events, spans).
-        call = _Call(method, path, query, path, json)
+        call = Call(method, path, query, path, json)
 
         def parse_body(response: requests.Response) -> Any:
             try:
@@ -483,7 +419,7 @@ class BaseClient:
                     response.status_code,
                     reason,
                     self._redactor(call),
-                    f"{call} ({_content_type(response)})",
+                    f"{call} ({content_type_of(response)})",
                 ) from None
 
         return self._call(call, parse_body)
@@ -674,209 +610,6 @@ class BaseClient:
             progress=progress,
         )
 
-    # -- the pipeline -------------------------------------------------------------------
-
-    def _call_endpoint(self, endpoint: Endpoint[Any], path: str, params: dict[str, Any]) -> Any:
-        call = _Call("GET", path, params, endpoint.path)
-
-        def parse(response: requests.Response) -> Any:
-            redact = self._redactor(call)
-            result = endpoint.parse(
-                response.content,
-                response.status_code,
-                redact,
-                source=f"{call} ({_content_type(response)})",
-            )
-            if isinstance(result, ResponseCollection):
-                result._attach_response(
-                    ResponseInfo(
-                        response.status_code,
-                        response.elapsed.total_seconds(),
-                        _request_id(response, redact),
-                    )
-                )
-            return mark_from_cache(result, response)
-
-        return self._call(call, parse)
-
-    def _call(self, call: _Call, parse: Callable[[requests.Response], ResultT]) -> ResultT:
-        """Send ``call`` and parse its 2xx response, inside the tracer's span if there is one."""
-        self._check_open()
-        if self._tracer is None:
-            return self._call_and_parse(call, parse)
-        with self._tracer(call.method, call.template):
-            return self._call_and_parse(call, parse)
-
-    def _call_and_parse(
-        self, call: _Call, parse: Callable[[requests.Response], ResultT]
-    ) -> ResultT:
-        response = self._attempts(call)
-        result = parse(response)
-        recording = current_recording()
-        if recording is not None:  # inside with_raw_response
-            record_response(recording, response, self._redactor(call))
-        return result
-
-    def _attempts(self, call: _Call) -> requests.Response:
-        """Every attempt of ``call`` under the retry policy; the 2xx response, or raise."""
-        on_retry = functools.partial(self._emit_retry, call) if self._on_retry else None
-        policy = policy_for(
-            self._retrying,
-            str(call),
-            self._max_retry_wait,
-            idempotent=call.method == "GET",
-            on_retry=on_retry,
-        )
-        try:
-            response: requests.Response = policy(self._attempt, call)
-        except (APIConnectionError, APIError) as exc:
-            add_attempts(exc, call.attempts)
-            raise
-        return response
-
-    def _emit_retry(self, call: _Call, error: BaseException, wait: float) -> None:
-        emit(self._on_retry, RetryEvent(*_fields(call), reason=reason_for(error), wait=wait))
-
-    def _check_open(self) -> None:
-        if self.closed:
-            raise ClientClosedError(
-                f"this {type(self).__name__} is closed (close() or the end of its with "
-                "block); create a new client to send requests"
-            )
-
-    def _attempt(self, call: _Call) -> requests.Response:
-        """One attempt: the checks every retry passes again, then the request."""
-        raise_if_cancelled()
-        self._check_open()
-        self._window.check()
-        call.attempts += 1
-        token = current_token(self._access_token)
-        response = self._send(call, token)
-        if 200 <= response.status_code < 300:
-            return response
-        error = self._error(response, call)
-        if self._may_retry_with_new_token(error, call) and invalidate_token(
-            self._access_token, token
-        ):
-            call.refreshed = True
-            new_token = current_token(self._access_token)
-            if new_token == token:  # the same token would be refused the same way
-                raise error
-            call.attempts += 1  # a second exchange: events number it as an attempt of its own
-            response = self._send(call, new_token)
-            if 200 <= response.status_code < 300:
-                return response
-            error = self._error(response, call)
-        raise error
-
-    @staticmethod
-    def _may_retry_with_new_token(error: APIError, call: _Call) -> bool:
-        """A first 401 about the token (not about the API key) may succeed with a new one."""
-        return (
-            error.status_code == 401
-            and not call.refreshed
-            and (error.code is None or error.code in TOKEN_ERROR_CODES)
-        )
-
-    def _send(self, call: _Call, token: str) -> requests.Response:
-        call.sent_tokens.append(token)
-        if self._on_request:
-            emit(self._on_request, RequestEvent(*_fields(call)))
-        exchange = Exchange(
-            call.method,
-            headers=_ACCEPT,
-            credentials={"x-api-key": self._api_key, "Authorization": f"Bearer {token}"},
-            timeout=self._timeout,
-            max_bytes=self._max_response_bytes,
-            params=call.params,
-            json=call.json,
-            follow_redirects=call.method == "GET",
-        )
-        try:
-            response = self._quota.send(
-                self._base_url + call.path, exchange, max_wait=self._max_retry_wait
-            )
-        except AmazonMusicError as exc:
-            redact_message(exc, self._redactor(call))  # a redirect may have echoed one
-            logger.debug("%s %s -> %s", call, call.params, exc)
-            raise
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s %s -> %d in %.1f ms",
-                call,
-                call.params,
-                response.status_code,
-                response.elapsed.total_seconds() * 1000,
-            )
-        if self._on_response:
-            event = ResponseEvent(
-                *_fields(call),
-                status_code=response.status_code,
-                elapsed=response.elapsed.total_seconds(),
-                request_id=_request_id(response, self._redactor(call)),
-                from_cache=from_cache(response),
-            )
-            emit(self._on_response, event)
-        return response
-
-    def _redactor(self, call: _Call) -> Redactor:
-        """Removes the credentials this call sent from text the service sent back."""
-        return redactor_for((self._api_key, *call.sent_tokens))
-
-    def _error(self, response: requests.Response, call: _Call) -> APIError:
-        redact = self._redactor(call)
-        error = api_error_from_body(
-            response.status_code,
-            redact(response.content.decode("utf-8", errors="replace")),
-            request_id=redact.optional(response.headers.get("x-amzn-RequestId")),
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            response=response,
-        )
-        if (
-            isinstance(error, RateLimitError)
-            and error.retry_after is not None
-            and error.retry_after > self._max_retry_wait
-        ):
-            self._window.hold(error.retry_after)
-        return error
-
-    def _check_request_path(self, path: Any) -> str:
-        """``path`` if it stays below ``base_url`` once joined to it, else raise."""
-        if not isinstance(path, str):
-            raise TypeError(f"path must be a str, not {type(path).__name__}")
-        check_sendable(path, "path")
-        if not path.startswith("/") or path.startswith("//"):
-            raise ValueError(
-                f"path must be relative to base_url and start with one '/', like "
-                f"'/v1/tracks/B0785GTW4T', got {path!r}"
-            )
-        if "?" in path or "#" in path or any(not c.isprintable() or c.isspace() for c in path):
-            raise ValueError(
-                f"path must have no query, fragment, whitespace or control characters "
-                f"(pass query parameters as params=), got {path!r}"
-            )
-        segments = unquote(urlsplit(path).path).split("/")
-        if any(segment in {".", ".."} for segment in segments):
-            raise ValueError(f"path must not have '.' or '..' segments, got {path!r}")
-        return path
-
-
-def _fields(call: _Call) -> tuple[str, str, str, Mapping[str, Any], int]:
-    """The fields every event of the attempt in progress shares (``params`` a copy)."""
-    return call.method, call.template, call.path, dict(call.params), call.attempts
-
-
-def reason_for(error: BaseException) -> str:
-    """Why an attempt failed, in a `RetryEvent`: the status, or the exception's class name."""
-    if isinstance(error, APIError):
-        return str(error.status_code)
-    return type(error).__name__
-
-
-def _request_id(response: requests.Response, redact: Redactor) -> str | None:
-    """The service's ``x-amzn-RequestId``, with any credential it echoed redacted."""
-    return redact.optional(response.headers.get("x-amzn-RequestId"))
-
 
 def _not_a_list_method(method: Any) -> str:
     """Why `paginate` refuses ``method``, and what to pass instead."""
@@ -885,14 +618,6 @@ def _not_a_list_method(method: Any) -> str:
         f"client.get_top_tracks, or an Endpoint; got {method!r}. To page another "
         "callable, use Paginator(fetch_page, ...)"
     )
-
-
-def _check_method(method: Any) -> str:
-    if not isinstance(method, str):
-        raise TypeError(f"method must be a str like 'GET' or 'POST', not {type(method).__name__}")
-    if not method.isascii() or not method.isalpha():
-        raise ValueError(f"method must be an HTTP method like 'GET' or 'POST', got {method!r}")
-    return method.upper()
 
 
 def _parser_for(cast_to: Any) -> Callable[[bytes], Any]:
@@ -906,8 +631,3 @@ def _parser_for(cast_to: Any) -> Callable[[bytes], Any]:
     except Exception as exc:  # pydantic refuses types it cannot build a schema for
         raise TypeError(f"cast_to must be a type pydantic can validate, got {cast_to!r}") from exc
     return adapter.validate_json
-
-
-def _content_type(response: requests.Response) -> str:
-    content_type = response.headers.get("Content-Type")
-    return f"Content-Type {content_type}" if content_type else "no Content-Type"

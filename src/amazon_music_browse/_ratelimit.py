@@ -439,7 +439,7 @@ class RateLimit:
             )
         self._store = store
         self._store_or_memory: RateLimitStore = store if store is not None else _MemoryStore()
-        rate = Fraction(self._per_second).limit_denominator(1000)
+        rate = _rate_at_most(self._per_second)
         self._rates = [pyrate.Rate(rate.numerator, 1000 * rate.denominator, burst=self._burst)]
         self._algorithm = pyrate.TokenBucket()
         self._throttles: dict[str, Throttle] = {}
@@ -496,3 +496,16 @@ def _check_burst(value: Any, per_second: float) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigurationError(f"RateLimit burst must be an int >= 1, got {value!r}")
     return value
+
+
+def _rate_at_most(per_second: float) -> Fraction:
+    """A simple fraction of tokens per second that is never above ``per_second``.
+
+    The nearest fraction with a small denominator may round up (0.99999 to 1), which
+    would let a second hold more requests than asked for; round down then instead.
+    """
+    exact = Fraction(per_second)
+    rate = exact.limit_denominator(1000)
+    if rate > exact:
+        rate = Fraction(math.floor(exact * 1000), 1000) or exact.limit_denominator(10**6)
+    return rate

@@ -394,3 +394,12 @@ def test_response_cache_and_rate_limit_are_independent_options(api: list[float])
     client = make_client(rate_limit=RateLimit(5), cache=ResponseCache("memory"))
     assert isinstance(client.cache, ResponseCache)
     assert isinstance(client.rate_limit, RateLimit)
+
+
+@pytest.mark.parametrize("per_second", [0.99999, 1 / 3, 2.0005, 0.0004, 7.0, 49.9999])
+def test_the_bucket_never_refills_faster_than_asked(per_second: float) -> None:
+    from amazon_music_browse._ratelimit import _rate_at_most
+
+    rate = _rate_at_most(per_second)
+    assert 0 < rate <= per_second
+    assert rate >= per_second * 0.999  # and not much slower either
