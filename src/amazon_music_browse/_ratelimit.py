@@ -505,7 +505,10 @@ def _rate_at_most(per_second: float) -> Fraction:
     would let a second hold more requests than asked for; round down then instead.
     """
     exact = Fraction(per_second)
-    rate = exact.limit_denominator(1000)
-    if rate > exact:
-        rate = Fraction(math.floor(exact * 1000), 1000) or exact.limit_denominator(10**6)
-    return rate
+    for denominator in (1000, 10**6, 10**9):  # the smallest that keeps a rate above 0
+        rate = exact.limit_denominator(denominator)
+        if rate > exact:
+            rate = Fraction(math.floor(exact * denominator), denominator)
+        if rate > 0:
+            return rate
+    return exact
