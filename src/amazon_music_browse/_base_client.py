@@ -74,40 +74,9 @@ _UNSET: Any = object()
 
 
 class BaseClient(RequestPipeline):
-    """The request pipeline of an Amazon Music Web API client; `BrowseClient` builds on it.
+    """Configuration, lifecycle and every way to call the API; `BrowseClient` builds on it.
 
-    Args:
-        api_key: your security profile ID; default: env ``AMAZON_MUSIC_API_KEY``.
-        access_token: a Login with Amazon access token, or a zero-argument callable
-            that returns the current one; default: env ``AMAZON_MUSIC_ACCESS_TOKEN``.
-        base_url: the API host; ``https://`` only, or ``http://`` on loopback hosts;
-            default: env ``AMAZON_MUSIC_BASE_URL``, else the real service.
-        timeout: seconds for the connection and each read, or ``(connect, read)``; no
-            attempt outlives ``connect + 2 * read`` seconds.
-        max_retries: retries after the first attempt (connection errors, timeouts,
-            429, 500, 502, 503, 504).
-        max_retry_wait: the longest ``Retry-After`` slept; longer ones raise at once.
-        session: a ``requests.Session`` to send through (never closed by the client).
-            Its ``auth`` and ``~/.netrc`` are never applied: they would replace the
-            ``Authorization: Bearer`` header.
-        max_connections: pooled connections per host of the session the client creates;
-            more threads than that wait for a free one.
-        max_response_bytes: the largest decoded body of a successful response; a larger
-            one raises `ResponseValidationError` (a compressed body is capped decoded).
-        event_hooks: callables by event, ``{"request": [...], "response": [...],
-            "retry": [...]}``, called with a `RequestEvent` before every attempt is sent,
-            a `ResponseEvent` for every response received and a `RetryEvent` before every
-            retry wait. A hook's exception propagates (the call is not retried).
-            ``with_options`` copies keep them.
-        rate_limit: a `RateLimit`: every attempt waits for a token of its bucket (at most
-            ``max_retry_wait``); with a store, the bucket and the ``Retry-After`` window
-            are shared by every process using this API key.
-        cache: a `ResponseCache`: fresh answers are served from it, per user, without a
-            request or a rate-limit token (``page.from_cache``).
-
-    Raises:
-        ConfigurationError: a credential is missing, or an option is invalid (an
-            unknown event or a hook that is not callable, too).
+    Its arguments are `BrowseClient`'s (see there).
     """
 
     def __init__(

@@ -41,6 +41,11 @@ class BrowseClient(BaseClient):
             a `ResponseEvent` for every response received and a `RetryEvent` before every
             retry wait. A hook's exception propagates (the call is not retried).
             ``with_options`` copies keep them.
+        rate_limit: a `RateLimit`: every attempt waits for a token of its bucket (at most
+            ``max_retry_wait``); with a store, the bucket and the ``Retry-After`` window
+            are shared by every process using this API key.
+        cache: a `ResponseCache`: fresh answers are served from it, per user, without a
+            request or a rate-limit token (``page.from_cache``).
 
     Raises:
         ConfigurationError: a credential is missing, or an option is invalid (an

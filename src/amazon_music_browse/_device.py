@@ -106,17 +106,11 @@ def link_device(
     session: requests.Session | None,
 ) -> LoginWithAmazon:
     """`LoginWithAmazon.link_device` (see there)."""
-    from ._auth import DEFAULT_TOKEN_TIMEOUT, _check_credential, _token_url
+    from ._auth import DEFAULT_TOKEN_TIMEOUT, _token_url
     from ._auth import _monotonic as token_clock
-    from ._signin import check_scopes
-    from ._token_store import check_store, check_store_key
+    from ._signin import check_sign_in
 
-    _check_credential(client_id, "client_id")
-    _check_credential(client_secret, "client_secret")
-    scope_list = check_scopes(scopes)
-    if store is not None:
-        check_store(store)
-    check_store_key(store_key)
+    scope_list = check_sign_in(client_id, client_secret, scopes, store, store_key)
     if timeout is not None and (
         isinstance(timeout, bool)
         or not isinstance(timeout, (int, float))

@@ -84,6 +84,22 @@ def check_scopes(scopes: Any) -> list[str]:
     return checked
 
 
+def check_sign_in(
+    client_id: Any, client_secret: Any, scopes: Any, store: Any, store_key: Any
+) -> list[str]:
+    """Check what both sign-in flows take, before anything is sent; return the scopes."""
+    from ._auth import _check_credential
+    from ._token_store import check_store, check_store_key
+
+    _check_credential(client_id, "client_id")
+    _check_credential(client_secret, "client_secret")
+    scope_list = check_scopes(scopes)
+    if store is not None:
+        check_store(store)
+    check_store_key(store_key)
+    return scope_list
+
+
 def authorization_url(
     authorize_url: str,
     client_id: str,
@@ -308,15 +324,9 @@ def sign_in(
     session: requests.Session | None,
 ) -> LoginWithAmazon:
     """`LoginWithAmazon.sign_in` (see there)."""
-    from ._auth import _check_credential, _token_url
-    from ._token_store import check_store, check_store_key
+    from ._auth import _token_url
 
-    _check_credential(client_id, "client_id")
-    _check_credential(client_secret, "client_secret")
-    scope_list = check_scopes(scopes)
-    if store is not None:
-        check_store(store)
-    check_store_key(store_key)
+    scope_list = check_sign_in(client_id, client_secret, scopes, store, store_key)
     wait = check_timeout(timeout)
     if isinstance(wait, tuple):
         raise ConfigurationError("timeout must be a number of seconds for the whole sign-in")
