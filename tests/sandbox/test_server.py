@@ -599,6 +599,8 @@ def test_every_argument_is_a_read_only_attribute() -> None:
         "device_expires_in": 30,
         "rotate_refresh_tokens": True,
         "rotation_grace": 2.0,
+        "etag": True,
+        "cache_max_age": 30,
     }
     assert set(arguments) == set(inspect.signature(SandboxServer).parameters)
     sandbox = SandboxServer(**arguments)
