@@ -308,23 +308,29 @@ def test_the_holder_of_the_lock_may_save(file_store: FileTokenStore) -> None:
 
 
 @pytest.mark.filterwarnings(FORK_WARNING)
-def test_the_lock_holds_across_processes(file_store: FileTokenStore) -> None:
-    """A child forked while the parent holds the lock waits for the parent."""
-    reader, writer = os.pipe()
+def test_the_lock_holds_across_processes(file_store: FileTokenStore, tmp_path: Path) -> None:
+    """A child forked while the parent holds the lock waits for the parent (no clock)."""
+    released = tmp_path / "released"
+    trying_r, trying_w = os.pipe()
+    result_r, result_w = os.pipe()
     with file_store.lock("default"):
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child reports through the pipe
-            started = time.monotonic()
+            os.write(trying_w, b"trying")
             with FileTokenStore(file_store.path).lock("default"):
-                waited = time.monotonic() - started
-            os.write(writer, f"{waited:.3f}".encode())
+                # Only a lock that held until the parent's release sees its marker.
+                os.write(result_w, b"after" if released.exists() else b"before")
             os._exit(0)
-        time.sleep(0.3)
-    os.close(writer)
-    with os.fdopen(reader, "rb") as pipe:
-        waited = float(pipe.read())
+        os.read(trying_r, 6)  # the child is at the lock now
+        time.sleep(0.2)  # and, the lock holding, waits there
+        released.write_text("yes")  # the parent's last act before releasing
+    os.close(result_w)
+    with os.fdopen(result_r, "rb") as pipe:
+        seen = pipe.read()
     os.waitpid(pid, 0)
-    assert waited >= 0.25
+    os.close(trying_r)
+    os.close(trying_w)
+    assert seen == b"after"
 
 
 # -- RedisTokenStore ------------------------------------------------------------------------
