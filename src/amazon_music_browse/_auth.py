@@ -42,6 +42,8 @@ from ._token_store import (
 from ._transport import Transport
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from ._device import DeviceCode
 
 __all__ = ["DEFAULT_TOKEN_URL", "LoginWithAmazon"]
@@ -421,17 +423,41 @@ class LoginWithAmazon:
             session=session,
         )
 
-    def _signed_in(self, answer: TokenAnswer, started: float, scopes: Sequence[str]) -> None:
-        """Keep the token a sign-in just obtained, and write it to the store."""
+    @classmethod
+    def _signed_in(
+        cls,
+        client_id: str,
+        client_secret: str,
+        answer: TokenAnswer,
+        token_url: str,
+        *,
+        started: float,
+        scopes: Sequence[str],
+        store: TokenStore | None,
+        store_key: str,
+        session: requests.Session | None,
+    ) -> Self:
+        """A provider holding the tokens a sign-in just obtained, written to the store."""
+        assert answer.refresh_token is not None
+        tokens = cls(
+            client_id,
+            client_secret,
+            answer.refresh_token,
+            token_url,
+            store=store,
+            store_key=store_key,
+            session=session,
+        )
         token = _Token(answer.access_token, started + answer.expires_in, answer.expires_in)
-        with self._lock:
-            self._token = token
-            if self._store is not None:
-                with self._store.lock(self._store_key):
-                    self._save(token, list(scopes))
+        with tokens._lock:
+            tokens._token = token
+            if tokens._store is not None:
+                with tokens._store.lock(tokens._store_key):
+                    tokens._save(token, list(scopes))
         logger.info(
             "signed in with Login with Amazon; the access token expires in %g s", token.lifetime
         )
+        return tokens
 
     # -- refreshing ---------------------------------------------------------------------
 

@@ -196,15 +196,14 @@ def link_device(
             raise error
     finally:
         transport.close()
-    assert answer.refresh_token is not None
-    tokens = cls(
+    return cls._signed_in(
         client_id,
         client_secret,
-        answer.refresh_token,
+        answer,
         token_endpoint,
+        started=polled,
+        scopes=scope_list,
         store=store,
         store_key=store_key,
         session=session,
     )
-    tokens._signed_in(answer, polled, scope_list)
-    return tokens

@@ -426,15 +426,14 @@ def _exchange(
         answer = read_token_answer(response, redact, require_refresh_token=True)
     finally:
         transport.close()
-    assert answer.refresh_token is not None
-    tokens = cls(
+    return cls._signed_in(
         client_id,
         client_secret,
-        answer.refresh_token,
+        answer,
         token_url,
+        started=started,
+        scopes=scopes,
         store=store,
         store_key=store_key,
         session=session,
     )
-    tokens._signed_in(answer, started, scopes)
-    return tokens
