@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, TypeGuard
 from urllib.parse import quote, unquote, urlsplit
 
@@ -13,6 +14,16 @@ def _type_name(value: Any) -> str:
 def is_int(value: Any) -> TypeGuard[int]:
     """Whether ``value`` is an ``int`` and not a ``bool`` (which Python counts as one)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """Whether ``value`` is an ``int`` or a ``float`` and not a ``bool``; nan and inf count."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> TypeGuard[int | float]:
+    """Whether ``value`` is a number (see `is_number`) that is neither nan nor infinite."""
+    return is_number(value) and math.isfinite(value)
 
 
 def check_limit(limit: Any, bounds: tuple[int, int], *, name: str = "limit") -> int:

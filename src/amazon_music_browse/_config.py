@@ -8,6 +8,7 @@ import os
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from ._arguments import is_finite_number, is_int, is_number
 from ._constants import DEFAULT_BASE_URL, ENV_BASE_URL
 from ._errors import ConfigurationError
 
@@ -89,13 +90,13 @@ def check_base_url(base_url: Any) -> str:
 
 def check_positive_int(value: Any, name: str) -> int:
     """Return ``value`` if it is an ``int`` (not ``bool``) >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_int(value) or value < 1:
         raise ConfigurationError(f"{name} must be an int >= 1, got {value!r}")
     return value
 
 
 def _seconds(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise ConfigurationError(f"{what} must be a number of seconds, not {type(value).__name__}")
     if not (value > 0 and math.isfinite(value)):
         raise ConfigurationError(f"{what} must be a finite number of seconds > 0, got {value!r}")
@@ -118,20 +119,14 @@ def check_timeout(timeout: Any) -> Timeout:
 
 def check_max_retries(max_retries: Any) -> int:
     """Return ``max_retries`` if it is an ``int`` >= 0."""
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+    if not is_int(max_retries) or max_retries < 0:
         raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
     return max_retries
 
 
 def check_max_retry_wait(max_retry_wait: Any) -> float:
     """Return ``max_retry_wait`` if it is a finite number of seconds >= 0."""
-    valid = (
-        not isinstance(max_retry_wait, bool)
-        and isinstance(max_retry_wait, (int, float))
-        and math.isfinite(max_retry_wait)
-        and max_retry_wait >= 0
-    )
-    if not valid:
+    if not (is_finite_number(max_retry_wait) and max_retry_wait >= 0):
         raise ConfigurationError(
             f"max_retry_wait must be a finite number of seconds >= 0, got {max_retry_wait!r}"
         )

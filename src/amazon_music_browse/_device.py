@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import requests
 
+from ._arguments import is_finite_number
 from ._errors import APIConnectionError, APIError, AuthenticationError, ConfigurationError
 from ._log import logger
 from ._lwa_http import (
@@ -76,7 +76,7 @@ def _failure(code: str, message: str) -> AuthenticationError:
 
 def _number(document: dict[str, Any], name: str, default: float | None = None) -> float:
     value = document.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise ValueError(f"{name} must be a number")
     if value < 0:
         raise ValueError(f"{name} must not be negative")
@@ -111,11 +111,7 @@ def link_device(
     from ._signin import check_sign_in
 
     scope_list = check_sign_in(client_id, client_secret, scopes, store, store_key)
-    if timeout is not None and (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, (int, float))
-        or not (math.isfinite(timeout) and timeout > 0)
-    ):
+    if timeout is not None and not (is_finite_number(timeout) and timeout > 0):
         raise ConfigurationError(f"timeout must be a number of seconds > 0, not {timeout!r}")
     if on_code is not None and not callable(on_code):
         raise ConfigurationError(f"on_code must be callable, not {type(on_code).__name__}")

@@ -21,6 +21,8 @@ from typing import Any, Final
 from pydantic import BaseModel
 from pydantic.alias_generators import to_snake
 
+from ._arguments import is_number
+
 __all__ = [
     "MAX_ROWS",
     "duration_text",
@@ -217,7 +219,7 @@ def _cell(item: BaseModel, name: str) -> str:
     if value is None:
         return ""
     number_format = _NUMBER_FORMATS.get(to_snake(name))
-    if number_format is not None and _is_number(value):
+    if number_format is not None and is_number(value):
         return html.escape(number_format(value))
     text = html.escape(_shorten(_plain(value)))
     url = web_url(value) if name == "url" or name.lower().endswith("url") else None
@@ -239,10 +241,6 @@ def _thumbnail(images: Any) -> str:
         f'<img src="{html.escape(url)}" width="{_THUMBNAIL_WIDTH}" loading="lazy" alt="" '
         'referrerpolicy="no-referrer">'
     )
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _plain(value: Any) -> str:

@@ -10,7 +10,6 @@ Every text kept on an exception passes a redactor first (`lwa_redactor`).
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -19,6 +18,7 @@ from typing import Any
 
 import requests
 
+from ._arguments import is_finite_number
 from ._config import Timeout, check_https_url
 from ._constants import ENV_LWA_URL, MAX_TOKEN_RESPONSE_BYTES, USER_AGENT
 from ._credentials import is_header_safe
@@ -172,11 +172,7 @@ def read_token_answer(
 
     if not is_header_safe(access_token):
         raise fail("without a usable access_token")
-    if (
-        isinstance(expires_in, bool)
-        or not isinstance(expires_in, (int, float))
-        or not (math.isfinite(expires_in) and expires_in > 0)
-    ):
+    if not (is_finite_number(expires_in) and expires_in > 0):
         raise fail("without a positive number expires_in")
     if refresh_token is not None and not (isinstance(refresh_token, str) and refresh_token):
         raise fail("with a refresh_token that is not a non-empty string")

@@ -30,6 +30,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from ._arguments import is_int, is_number
 from ._cancel import sleep_unless_cancelled
 from ._errors import APIConnectionError, ConfigurationError, RateLimitError, mark_final, mark_unsent
 from ._extras import require
@@ -479,7 +480,7 @@ class RateLimit:
 
 
 def _check_per_second(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise ConfigurationError(
             f"RateLimit per_second must be a number of requests, not {type(value).__name__}"
         )
@@ -493,7 +494,7 @@ def _check_per_second(value: Any) -> float:
 def _check_burst(value: Any, per_second: float) -> int:
     if value is None:
         return max(1, math.floor(per_second))
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_int(value) or value < 1:
         raise ConfigurationError(f"RateLimit burst must be an int >= 1, got {value!r}")
     return value
 

@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
+from ._arguments import is_int
 from ._config import check_timeout, is_loopback
 from ._errors import AuthenticationError, ConfigurationError
 from ._log import logger
@@ -245,7 +246,7 @@ def _free_port() -> int:
 def _redirect_target(redirect_uri: str | None, redirect_port: Any) -> tuple[str | None, int, str]:
     """``(redirect_uri or None for the default, port, path)``, checked."""
     if redirect_uri is None:
-        if isinstance(redirect_port, bool) or not isinstance(redirect_port, int):
+        if not is_int(redirect_port):
             raise ConfigurationError(
                 f"redirect_port must be an int, not {type(redirect_port).__name__}"
             )

@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from ._arguments import is_finite_number, is_number
 from ._errors import APIConnectionError, ConfigurationError
 from ._fork import reset_after_fork
 from ._log import logger
@@ -116,7 +117,7 @@ def _optional_time(document: Mapping[str, Any], name: str) -> float | None:
     value = document.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise ValueError(f"{name} must be a number or null")
     return float(value)
 
@@ -247,7 +248,7 @@ class RedisTokenStore:
             )
         if not isinstance(prefix, str):
             raise ConfigurationError(f"prefix must be a str, not {type(prefix).__name__}")
-        if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, (int, float)):
+        if not is_number(lock_timeout):
             raise ConfigurationError("lock_timeout must be a number of seconds")
         if not (math.isfinite(lock_timeout) and lock_timeout > 0):
             raise ConfigurationError(f"lock_timeout must be > 0, not {lock_timeout!r}")

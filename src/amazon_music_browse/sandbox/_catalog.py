@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+from amazon_music_browse._arguments import is_int
+
 __all__ = [
     "CATEGORY_COLLECTIONS",
     "DEFAULT_SIZES",
@@ -279,7 +281,7 @@ def resolve_sizes(sizes: Mapping[str, int] | None) -> dict[str, int]:
             raise ValueError(
                 f"catalog_sizes: unknown collection {key!r}; expected one of {expected}"
             )
-        if isinstance(size, bool) or not isinstance(size, int):
+        if not is_int(size):
             raise TypeError(f"catalog_sizes[{key!r}] must be an int, not {type(size).__name__}")
         if not 0 <= size <= MAX_SIZE:
             raise ValueError(f"catalog_sizes[{key!r}] must be from 0 to {MAX_SIZE}, got {size}")
