@@ -22,8 +22,16 @@ def is_number(value: Any) -> TypeGuard[int | float]:
 
 
 def is_finite_number(value: Any) -> TypeGuard[int | float]:
-    """Whether ``value`` is a number (see `is_number`) that is neither nan nor infinite."""
-    return is_number(value) and math.isfinite(value)
+    """Whether ``value`` is a number (see `is_number`) that is a finite ``float`` too.
+
+    nan, the infinities and an ``int`` too large for a ``float`` (``10**400``) are not.
+    """
+    if not is_number(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range
+        return False
 
 
 def check_limit(limit: Any, bounds: tuple[int, int], *, name: str = "limit") -> int:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-import math
 import os
 import sqlite3
 import sys
@@ -39,7 +38,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from ._arguments import is_number
+from ._arguments import is_finite_number, is_number
 from ._errors import APIConnectionError, ConfigurationError
 from ._extras import require
 from ._fork import reset_after_fork
@@ -412,7 +411,7 @@ def _sqlite_path(path: str | os.PathLike[str] | None) -> Path:
 def _check_ttl(ttl: Any) -> float:
     if not is_number(ttl):
         raise ConfigurationError(f"ttl must be a number of seconds, not {type(ttl).__name__}")
-    if not (math.isfinite(ttl) and ttl >= 0):
+    if not (is_finite_number(ttl) and ttl >= 0):
         raise ConfigurationError(f"ttl must be a finite number of seconds >= 0, got {ttl!r}")
     return float(ttl)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -98,7 +97,7 @@ def check_positive_int(value: Any, name: str) -> int:
 def _seconds(value: Any, what: str) -> float:
     if not is_number(value):
         raise ConfigurationError(f"{what} must be a number of seconds, not {type(value).__name__}")
-    if not (value > 0 and math.isfinite(value)):
+    if not (is_finite_number(value) and value > 0):
         raise ConfigurationError(f"{what} must be a finite number of seconds > 0, got {value!r}")
     return float(value)
 

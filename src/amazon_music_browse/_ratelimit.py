@@ -30,7 +30,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ._arguments import is_int, is_number
+from ._arguments import is_finite_number, is_int, is_number
 from ._cancel import sleep_unless_cancelled
 from ._errors import APIConnectionError, ConfigurationError, RateLimitError, mark_final, mark_unsent
 from ._extras import require
@@ -484,7 +484,7 @@ def _check_per_second(value: Any) -> float:
         raise ConfigurationError(
             f"RateLimit per_second must be a number of requests, not {type(value).__name__}"
         )
-    if not (math.isfinite(value) and value >= 0.001):
+    if not (is_finite_number(value) and value >= 0.001):
         raise ConfigurationError(
             f"RateLimit per_second must be a finite number >= 0.001, got {value!r}"
         )

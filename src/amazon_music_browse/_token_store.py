@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import math
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -250,7 +249,7 @@ class RedisTokenStore:
             raise ConfigurationError(f"prefix must be a str, not {type(prefix).__name__}")
         if not is_number(lock_timeout):
             raise ConfigurationError("lock_timeout must be a number of seconds")
-        if not (math.isfinite(lock_timeout) and lock_timeout > 0):
+        if not (is_finite_number(lock_timeout) and lock_timeout > 0):
             raise ConfigurationError(f"lock_timeout must be > 0, not {lock_timeout!r}")
         self._prefix = prefix
         self._lock_timeout = float(lock_timeout)

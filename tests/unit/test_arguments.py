@@ -17,6 +17,7 @@ CASES: list[tuple[Any, tuple[bool, bool, bool]]] = [
     (1, (True, True, True)),
     (-7, (True, True, True)),
     (2**64, (True, True, True)),
+    (10**400, (True, True, False)),  # too large for a float: not an OverflowError
     (0.0, (False, True, True)),
     (-2.5, (False, True, True)),
     (1.0, (False, True, True)),

@@ -327,6 +327,7 @@ def test_requests_go_to_a_loopback_base_url(rsps: responses.RequestsMock) -> Non
         -1,
         math.nan,
         math.inf,
+        10**400,  # an int beyond the float range: refused, not an OverflowError
         "3",
         True,
         False,
@@ -407,7 +408,9 @@ def test_default_max_retries_and_max_retry_wait() -> None:
     assert (client.max_retries, client.max_retry_wait) == (2, 60.0)
 
 
-@pytest.mark.parametrize("max_retry_wait", [-1, -0.5, math.nan, math.inf, True, "60", None])
+@pytest.mark.parametrize(
+    "max_retry_wait", [-1, -0.5, math.nan, math.inf, 10**400, True, "60", None]
+)
 def test_refused_max_retry_wait(max_retry_wait: Any) -> None:
     with pytest.raises(ConfigurationError, match="max_retry_wait"):
         make_client(max_retry_wait=max_retry_wait)

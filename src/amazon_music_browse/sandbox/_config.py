@@ -16,7 +16,7 @@ from dataclasses import KW_ONLY, MISSING, dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
-from amazon_music_browse._arguments import is_int, is_number
+from amazon_music_browse._arguments import is_finite_number, is_int, is_number
 from amazon_music_browse._config import check_url
 
 from ._catalog import resolve_sizes
@@ -232,6 +232,6 @@ def _check_int(name: str, value: object) -> None:
 def _check_number(name: str, value: object, *, minimum: float, maximum: float = math.inf) -> None:
     if not is_number(value):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-    if not (minimum <= value <= maximum and math.isfinite(value)):
+    if not (minimum <= value <= maximum and is_finite_number(value)):
         bounds = f"from {minimum:g} to {maximum:g}" if math.isfinite(maximum) else f">= {minimum:g}"
         raise ValueError(f"{name} must be a finite number {bounds}, got {value!r}")
