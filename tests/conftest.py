@@ -68,3 +68,23 @@ def redis_url(redis_server: RedisServer) -> str:
     """The URL of an empty Redis database (the session's server, flushed for this test)."""
     redis_server.flush()
     return redis_server.url
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On a pytest-xdist worker, write the coverage data before the worker reports done.
+
+    Coverage saves a process's data when it exits, but the xdist controller kills a worker
+    that has not exited 10 s after the run: on a machine with every core busy that killed
+    the save, and the combined coverage lost a worker's share. Saved here, while the
+    controller still waits for this worker, the data is on disk before that clock starts
+    (the save at exit then adds only what ran after this hook).
+    """
+    if not hasattr(session.config, "workerinput"):
+        return
+    try:
+        import coverage
+    except ImportError:  # the suite run without coverage
+        return
+    measuring = coverage.Coverage.current()
+    if measuring is not None:
+        measuring.save()
