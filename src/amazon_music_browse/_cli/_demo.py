@@ -6,7 +6,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import requests
 from pydantic import BaseModel
 
 from amazon_music_browse import endpoints as ep
@@ -17,6 +16,7 @@ from amazon_music_browse._errors import NotFoundError
 
 from ._output import Writer
 from ._parser import PROG
+from ._request_log import RequestLog
 from ._subcommands import EXAMPLES, SUBCOMMANDS, method_name
 from ._table import footer, plural, render_table, terminal_width
 
@@ -31,27 +31,8 @@ _UNKNOWN_CATEGORY = "no-such-category"
 _INDENT = "   "
 
 
-class _RequestLog:
-    """Records the requests a client sends (a ``requests`` response hook)."""
-
-    def __init__(self, session: requests.Session) -> None:
-        self.sent: list[str] = []
-        self._shown = 0
-        session.hooks["response"].append(self._record)
-
-    def _record(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        request = response.request
-        self.sent.append(
-            f"{request.method} {request.path_url} -> {response.status_code} {response.reason}"
-        )
-
-    def unshown(self) -> list[str]:
-        """The requests sent since the last call."""
-        lines, self._shown = self.sent[self._shown :], len(self.sent)
-        return lines
-
-
 def _method(endpoint: Endpoint[Any]) -> str:
+    """The name of ``BrowseClient``'s method for ``endpoint``."""
     name = method_name(endpoint)
     if name is None:
         raise LookupError(f"BrowseClient has no method for {endpoint!r}")
@@ -73,42 +54,54 @@ def _call_text(method: str, *values: str, **options: Any) -> str:
 class _Demo:
     """Walks through every endpoint, pagination and an error, printing as it goes."""
 
-    def __init__(self, client: BrowseClient, out: Writer) -> None:
-        self.client = client
+    def __init__(self, out: Writer) -> None:
         self.out = out
-        self.requests = _RequestLog(client.session)
+        self.requests = RequestLog()
         self.width = terminal_width() - len(_INDENT)
         self.step = 0
+        self.started = time.perf_counter()
 
     def say(self, text: str = "", *, indent: bool = True) -> None:
+        """Print a line: indented under the step's heading, unless ``indent`` is false."""
         self.out.write(f"{_INDENT if indent and text else ''}{printable(text)}\n")
 
     def heading(self, title: str, call: str) -> None:
+        """Start the next numbered step: its title and the call it makes."""
         self.step += 1
         self.say()
         self.say(f"{self.step}. {title}", indent=False)
         self.say(call)
 
     def show_requests(self) -> None:
+        """Print the requests sent since the last time."""
         for line in self.requests.unshown():
             self.say(line)
 
     def table(self, items: Sequence[BaseModel], model: type[BaseModel]) -> None:
+        """Print ``items`` as a table of ``model``'s columns."""
         for line in render_table(items, model, self.width):
             self.say(line)
 
-    def run(self, intro: str) -> None:
-        started = time.perf_counter()
-        self.say(intro, indent=False)
+    def intro(self, text: str) -> None:
+        """Print the first line, and start the clock."""
+        self.started = time.perf_counter()
+        self.say(text, indent=False)
+
+    def walk(self, client: BrowseClient) -> None:
+        """Every endpoint, a walk over several pages and two errors, with ``client``."""
+        self.requests.watch(client.session)
         for endpoint in SUBCOMMANDS:
-            self.endpoint(endpoint)
-        self.pagination()
-        self.errors()
+            self.endpoint(client, endpoint)
+        self.pagination(client)
+        self.errors(client)
+
+    def finish(self) -> None:
+        """Print what was shown, how long it took, and what to run next."""
         self.say()
-        seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - self.started
         self.say(
-            f"Done: {len(SUBCOMMANDS)} endpoints, pagination and errors in {seconds:.1f} s, "
-            f"{plural(len(self.requests.sent), 'request')}.",
+            f"Done: {len(SUBCOMMANDS)} endpoints, pagination and errors in "
+            f"{seconds:.1f} s, {plural(len(self.requests.sent), 'request')}.",
             indent=False,
         )
         example = [ep.CATEGORY_TRACKS.name or "", *_example_values(ep.CATEGORY_TRACKS)]
@@ -118,9 +111,10 @@ class _Demo:
             indent=False,
         )
 
-    def endpoint(self, endpoint: Endpoint[Any]) -> None:
+    def endpoint(self, client: BrowseClient, endpoint: Endpoint[Any]) -> None:
+        """One endpoint's step: the call, its request and the items (a few of them)."""
         name = _method(endpoint)
-        method = getattr(self.client, name)
+        method = getattr(client, name)
         values = _example_values(endpoint)
         summary = endpoint.summary or endpoint.path
         if not endpoint.is_collection:
@@ -144,16 +138,17 @@ class _Demo:
             )
         )
 
-    def pagination(self) -> None:
+    def pagination(self, client: BrowseClient) -> None:
+        """A walk over several pages, and its resumption from the cursor."""
         name = _method(ep.CATEGORY_TRACKS)
-        method = getattr(self.client, name)
+        method = getattr(client, name)
         walked = _PAGINATED_CATEGORY
         self.heading(
             "Pagination: follow the cursor, page after page",
             f"paginator = client.paginate(client.{name}, {walked!r}, "
             f"page_size={_PAGE_SIZE}, max_items={_MAX_ITEMS})",
         )
-        paginator = self.client.paginate(method, walked, page_size=_PAGE_SIZE, max_items=_MAX_ITEMS)
+        paginator = client.paginate(method, walked, page_size=_PAGE_SIZE, max_items=_MAX_ITEMS)
         ids: set[str] = set()
         total = 0
         for number, page in enumerate(paginator.pages(), 1):
@@ -172,20 +167,21 @@ class _Demo:
             f"resume: client.paginate(client.{name}, {walked!r}, "
             f"cursor=paginator.cursor, max_items={_ROWS})"
         )
-        resumed = self.client.paginate(
+        resumed = client.paginate(
             method, walked, cursor=paginator.cursor, max_items=_ROWS
         ).to_list()
         self.show_requests()
         self.table(resumed, ep.CATEGORY_TRACKS.model)
 
-    def errors(self) -> None:
+    def errors(self, client: BrowseClient) -> None:
+        """A 404 and a limit refused before anything is sent, each its own exception."""
         name = _method(ep.CATEGORY)
         self.heading(
             "Errors: one exception class per failure",
             f"try: {_call_text(name, _UNKNOWN_CATEGORY)}",
         )
         try:
-            getattr(self.client, name)(_UNKNOWN_CATEGORY)
+            getattr(client, name)(_UNKNOWN_CATEGORY)
         except NotFoundError as exc:
             self.show_requests()
             self.say(f"except NotFoundError: {exc}")
@@ -193,11 +189,14 @@ class _Demo:
         name = _method(ep.TOP_TRACKS)
         self.say(f"try: {_call_text(name, limit=_BAD_LIMIT)}   # checked before anything is sent")
         try:
-            getattr(self.client, name)(limit=_BAD_LIMIT)
+            getattr(client, name)(limit=_BAD_LIMIT)
         except ValueError as exc:
             self.say(f"except ValueError: {exc}")
 
 
 def run_demo(client: BrowseClient, intro: str, out: Writer) -> None:
-    """Walk through every endpoint, a multi-page pagination and an error."""
-    _Demo(client, out).run(intro)
+    """Walk through every endpoint, a multi-page pagination and an error, with ``client``."""
+    demo = _Demo(out)
+    demo.intro(intro)
+    demo.walk(client)
+    demo.finish()
