@@ -1,10 +1,14 @@
-"""The demo: every endpoint, a walk over several pages and two errors, printed as it goes."""
+"""The demo: every endpoint, a walk over several pages and two errors, printed as it goes.
+
+On the sandbox, it signs in first, both ways (`._demo_signin`), and the walk sends the
+token it got.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -14,13 +18,17 @@ from amazon_music_browse._display import printable
 from amazon_music_browse._endpoint import Endpoint
 from amazon_music_browse._errors import NotFoundError
 
+from ._demo_signin import signed_in
 from ._output import Writer
 from ._parser import PROG
 from ._request_log import RequestLog
 from ._subcommands import EXAMPLES, SUBCOMMANDS, method_name
 from ._table import footer, plural, render_table, terminal_width
 
-__all__ = ["run_demo"]
+if TYPE_CHECKING:
+    from amazon_music_browse.sandbox import SandboxServer
+
+__all__ = ["run_demo", "run_sandbox_demo"]
 
 _ROWS = 3
 _PAGE_SIZE = 100
@@ -59,6 +67,7 @@ class _Demo:
         self.requests = RequestLog()
         self.width = terminal_width() - len(_INDENT)
         self.step = 0
+        self.sign_ins = 0  # the steps before the walk
         self.started = time.perf_counter()
 
     def say(self, text: str = "", *, indent: bool = True) -> None:
@@ -89,6 +98,7 @@ class _Demo:
 
     def walk(self, client: BrowseClient) -> None:
         """Every endpoint, a walk over several pages and two errors, with ``client``."""
+        self.sign_ins = self.step
         self.requests.watch(client.session)
         for endpoint in SUBCOMMANDS:
             self.endpoint(client, endpoint)
@@ -99,8 +109,9 @@ class _Demo:
         """Print what was shown, how long it took, and what to run next."""
         self.say()
         seconds = time.perf_counter() - self.started
+        signing_in = f"{plural(self.sign_ins, 'sign-in')}, " if self.sign_ins else ""
         self.say(
-            f"Done: {len(SUBCOMMANDS)} endpoints, pagination and errors in "
+            f"Done: {signing_in}{len(SUBCOMMANDS)} endpoints, pagination and errors in "
             f"{seconds:.1f} s, {plural(len(self.requests.sent), 'request')}.",
             indent=False,
         )
@@ -199,4 +210,29 @@ def run_demo(client: BrowseClient, intro: str, out: Writer) -> None:
     demo = _Demo(out)
     demo.intro(intro)
     demo.walk(client)
+    demo.finish()
+
+
+def run_sandbox_demo(
+    server: SandboxServer, client_options: Mapping[str, Any], intro: str, out: Writer
+) -> None:
+    """Sign in both ways on ``server``, then walk as `run_demo` does with the token got.
+
+    Args:
+        server: a running sandbox, started with `DEMO_SANDBOX`'s options.
+        client_options: for its client (``timeout``, ``max_retries``...).
+        intro: the first line.
+        out: where to print.
+    """
+    demo = _Demo(out)
+    demo.intro(intro)
+    with signed_in(server, demo, demo.requests) as tokens:
+        demo.say()
+        demo.say(
+            "The steps below send the token of step 1 (this sandbox accepts no other):",
+            indent=False,
+        )
+        demo.say("client = sandbox.client(access_token=tokens)", indent=False)
+        with server.client(**client_options, access_token=tokens) as client:
+            demo.walk(client)
     demo.finish()
