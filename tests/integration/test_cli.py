@@ -6,19 +6,20 @@ import ast
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import sysconfig
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from amazon_music_browse import BrowseClient, Endpoint
+from amazon_music_browse import BrowseClient, Endpoint, _signin
 from amazon_music_browse._cli import main
 from amazon_music_browse.endpoints import ENDPOINTS
-from amazon_music_browse.sandbox import SandboxServer
+from amazon_music_browse.sandbox import SandboxServer, _lwa
 
 HEAVY_METAL = "2iB4IU25"
 SACRED_STEEL = "E9UEPoEH"
@@ -428,7 +429,8 @@ def test_demo_walks_through_every_endpoint(cli: Any) -> None:
     assert "resume: client.paginate(" in run.out
     assert "except NotFoundError: 404 RESOURCE_NOT_FOUND" in run.out
     assert "except ValueError: limit must be from 1 to 20" in run.out
-    assert run.lines[-2].startswith("Done: 8 endpoints")
+    assert run.lines[-2].startswith("Done: 2 sign-ins, 8 endpoints")
+    assert run.lines[-1].startswith("Next: amazon-music-browse category-tracks ")
 
 
 def test_demo_says_when_the_walk_finished_the_collection(
@@ -446,9 +448,168 @@ def test_demo_uses_the_service_when_credentials_are_set(cli: Any, credentials: s
     run = cli("demo", "--base-url", credentials)
     assert run.code == 0, run.err
     assert run.lines[0].startswith(f"Amazon Music Browse API demo, on the service at {credentials}")
+    assert "Sign in" not in run.out  # the service's sign-in is the user's own, not the demo's
+    assert "/auth/o2/" not in run.out
+    assert run.lines[2:4] == ["1. Top tracks", "   client.get_top_tracks(limit=3)"]
+    assert run.lines[-2].startswith("Done: 8 endpoints")
     forced = cli("demo", "--sandbox")
     assert "local sandbox" in forced.lines[0]
     assert "(--sandbox)" in forced.lines[0]
+    assert "1. Sign in (authorization code + PKCE)" in forced.lines
+
+
+# -- demo: signing in ----------------------------------------------------------------
+
+
+class RecordingSecrets:
+    """Stands in for the ``secrets`` module of the sandbox's Login with Amazon: records
+    every random string it makes (authorization codes, device codes, access and refresh
+    tokens); user codes (``choice``), which a user types, are not recorded."""
+
+    def __init__(self) -> None:
+        self.made: list[str] = []
+
+    def token_urlsafe(self, nbytes: int) -> str:
+        value = secrets.token_urlsafe(nbytes)
+        self.made.append(value)
+        return value
+
+    def choice(self, sequence: str) -> str:
+        return secrets.choice(sequence)
+
+
+@dataclass
+class SignInWatch:
+    """What the sandbox of one demo run did: the server, every secret made on either side
+    of the sign-ins, and the bearer token of each API request."""
+
+    servers: list[SandboxServer] = field(default_factory=list)
+    sandbox_secrets: RecordingSecrets = field(default_factory=RecordingSecrets)
+    verifiers: list[str] = field(default_factory=list)
+    bearers: list[str] = field(default_factory=list)
+
+    @property
+    def server(self) -> SandboxServer:
+        assert len(self.servers) == 1
+        return self.servers[0]
+
+    def secrets(self) -> list[str]:
+        """Every secret of the run: made by the sandbox, the PKCE verifiers, the client
+        secret, and (a check that nothing slipped by the recording) the issued tokens."""
+        server = self.server
+        return [
+            *self.sandbox_secrets.made,
+            *self.verifiers,
+            server.client_secret,
+            *server.issued_tokens,
+            *server.issued_refresh_tokens,
+        ]
+
+
+@pytest.fixture
+def sign_in_watch(monkeypatch: pytest.MonkeyPatch) -> SignInWatch:
+    """Watches the sandbox the demo starts (found as the proof of sign-in secrets finds
+    its secrets: the sandbox's issued tokens, plus the codes as they are made)."""
+    watch = SignInWatch()
+
+    class Watched(SandboxServer):
+        def start(self) -> SandboxServer:
+            if self not in watch.servers:
+                watch.servers.append(self)
+            return super().start()
+
+    def pkce_pair() -> tuple[str, str]:
+        verifier, challenge = real_pkce_pair()
+        watch.verifiers.append(verifier)
+        return verifier, challenge
+
+    def authenticate(endpoints: Any, environ: dict[str, Any]) -> None:
+        watch.bearers.append(environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer "))
+        real_authenticate(endpoints, environ)
+
+    real_pkce_pair = _signin.pkce_pair
+    real_authenticate = _lwa.LoginWithAmazonEndpoints.authenticate
+    monkeypatch.setattr("amazon_music_browse.sandbox.SandboxServer", Watched)
+    monkeypatch.setattr(_lwa, "secrets", watch.sandbox_secrets)
+    monkeypatch.setattr(_signin, "pkce_pair", pkce_pair)
+    monkeypatch.setattr(_lwa.LoginWithAmazonEndpoints, "authenticate", authenticate)
+    return watch
+
+
+def test_demo_on_the_sandbox_signs_in_both_ways_first(cli: Any, sign_in_watch: SignInWatch) -> None:
+    run = cli("demo")
+    assert run.code == 0, run.err
+    server = sign_in_watch.server
+    url = server.url
+    lines = run.lines
+    first = lines.index("1. Sign in (authorization code + PKCE)")
+    assert lines[first + 1] == (
+        "   tokens = LoginWithAmazon.sign_in(client_id, client_secret, "
+        f"scopes=['music::catalog'], lwa_url='{url}', open_browser=False, on_url=browser, "
+        "store=MemoryTokenStore())"
+    )
+    second = lines.index("2. Sign in (code-based linking)")
+    assert lines[second + 1] == (
+        "   linked = LoginWithAmazon.link_device(client_id, client_secret, "
+        f"scopes=['music::catalog'], lwa_url='{url}', on_code=show, store=MemoryTokenStore())"
+    )
+    browser, device = lines[first:second], lines[second : lines.index("3. Top tracks")]
+    assert browser[3] == "   browser: GET /ap/oa -> 302 Found"
+    assert re.fullmatch(r"   browser: GET http://127\.0\.0\.1:\d+/ -> 200 OK", browser[4])
+    assert browser[5] == "   POST /auth/o2/token -> 200 OK"
+    expiry = r"   signed in with the scopes \['music::catalog'\]; the access token expires at "
+    assert re.fullmatch(expiry + r"\d\d:\d\d:\d\d UTC \(in 60 min\)", browser[6])
+    assert device[2] == "   POST /auth/o2/create/codepair -> 200 OK"
+    code = re.fullmatch(
+        rf"   on_code: open {url}/a/code and enter the code ([A-Z2-9]{{6}})", device[3]
+    )
+    assert code is not None
+    assert device[4].startswith(f"   sandbox.approve_device('{code[1]}')")
+    assert device[5] == "   POST /auth/o2/token -> 200 OK"  # one poll: approved at once
+    assert re.fullmatch(expiry + r".*", device[6])
+    assert "   GET /v1/browse/tracks/top?limit=3 -> 200 OK" in lines
+    assert lines[-2].startswith("Done: 2 sign-ins, 8 endpoints, pagination and errors in ")
+    assert server.token_errors == {}  # no authorization_pending, no slow_down: no waiting
+
+
+def test_the_demo_walk_sends_the_token_of_the_browser_sign_in(
+    cli: Any, sign_in_watch: SignInWatch
+) -> None:
+    run = cli("demo")
+    assert run.code == 0, run.err
+    server = sign_in_watch.server
+    assert server.token_lifetime is not None  # so the sandbox refuses its static token
+    browser_token, device_token = server.issued_tokens  # in the order they were issued
+    assert server.token_requests == 2  # the code exchange and one poll: no refresh
+    assert len(server.issued_refresh_tokens) == 2  # one per sign-in
+    shown = [line for line in run.lines if line.startswith("   GET /v1/")]
+    assert server.request_count == len(shown) > 8  # every API request the demo showed...
+    assert sign_in_watch.bearers == [browser_token] * len(shown)  # ...sent that token
+    assert device_token not in sign_in_watch.bearers
+
+
+@pytest.mark.parametrize("verbosity", [[], ["-vv"]], ids=["quiet", "debug-log"])
+def test_the_demo_prints_no_secret_of_signing_in(
+    cli: Any, sign_in_watch: SignInWatch, verbosity: list[str]
+) -> None:
+    run = cli(*verbosity, "demo")
+    assert run.code == 0, run.err
+    server = sign_in_watch.server
+    made = sign_in_watch.sandbox_secrets.made
+    assert set(server.issued_tokens) <= {f"Atza|{value}" for value in made}
+    assert set(server.issued_refresh_tokens) <= {f"Atzr|{value}" for value in made}
+    assert len(made) >= 6  # a code, a device code, two access and two refresh tokens
+    assert len(sign_in_watch.verifiers) == 1
+    texts = {"stdout": run.out, "stderr": run.err}
+    leaks = [
+        (name, secret[:12])
+        for secret in sign_in_watch.secrets()
+        for name, text in texts.items()
+        if secret in text
+    ]
+    assert leaks == []
+    if verbosity:
+        assert "POST /auth/o2/token" in run.err  # the debug log was there to search
 
 
 # -- real processes -------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 import responses
 
 from amazon_music_browse import Album, BrowseClient, Category, Endpoint, Episode, Track
-from amazon_music_browse._cli import _command, _demo, _parser, _subcommands
+from amazon_music_browse._cli import _command, _demo, _demo_signin, _parser, _subcommands
 from amazon_music_browse._cli._command import run_command
 from amazon_music_browse._cli._parser import UsageError, build_parser, path_params
 from amazon_music_browse._cli._subcommands import (
@@ -208,7 +208,9 @@ def _identifiers(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("module", [_command, _parser, _demo], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [_command, _parser, _demo, _demo_signin], ids=lambda m: m.__name__
+)
 def test_no_module_of_the_command_line_names_a_path_parameter(module: Any) -> None:
     assert "category_id" not in _identifiers(Path(module.__file__))
     assert "category" not in _identifiers(Path(module.__file__))

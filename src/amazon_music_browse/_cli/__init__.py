@@ -1,7 +1,7 @@
 """The ``amazon-music-browse`` command line: one subcommand per endpoint, and ``demo``.
 
 ```
-amazon-music-browse demo                                  # every endpoint, on the sandbox
+amazon-music-browse demo                                  # sign in, every endpoint: sandbox
 amazon-music-browse top-tracks --limit 5 --sandbox
 amazon-music-browse category-tracks 2iB4IU25 --all --json | head
 ```
@@ -15,7 +15,9 @@ exception is a bug: it propagates, with its traceback, and Python exits with 1.
 
 Modules: `_subcommands` (what each endpoint of the table is on the command line),
 `_parser`, `_command` (one endpoint's subcommand), `_table` (text tables and footers),
-`_output` (streams and JSON lines), `_demo`, `_main`.
+`_output` (streams and JSON lines), `_login` (``login``, ``logout``, the stored login),
+`_demo`, `_demo_signin` (the demo's sign-in steps, on the sandbox), `_request_log` (the
+requests the demo shows), `_main`.
 """
 
 from ._main import main

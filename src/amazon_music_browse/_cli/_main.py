@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amazon_music_browse._client import BrowseClient
 from amazon_music_browse._constants import ENV_ACCESS_TOKEN, ENV_API_KEY
@@ -23,10 +23,14 @@ from amazon_music_browse._endpoint import Endpoint
 from amazon_music_browse._errors import AmazonMusicError, ConfigurationError
 
 from ._command import run_command
-from ._demo import run_demo
+from ._demo import run_demo, run_sandbox_demo
+from ._demo_signin import DEMO_SANDBOX
 from ._login import run_login, run_logout, store_path, stored_login
 from ._output import Output, OutputError, Writer, closed_error
 from ._parser import PROG, UsageError, build_parser
+
+if TYPE_CHECKING:
+    from amazon_music_browse.sandbox import SandboxServer
 
 __all__ = ["main"]
 
@@ -42,21 +46,33 @@ def _has_credentials(args: argparse.Namespace) -> bool:
     return bool(os.environ.get(ENV_ACCESS_TOKEN)) or store_path(args).is_file()
 
 
-@contextmanager
-def _connect(args: argparse.Namespace, *, sandbox: bool) -> Iterator[BrowseClient]:
-    """A client for the command: on a sandbox started for it, or on ``--base-url``."""
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The client's options the command line sets: ``--timeout``, ``--max-retries``."""
     options: dict[str, Any] = {}
     if args.timeout is not None:
         options["timeout"] = args.timeout
     if args.max_retries is not None:
         options["max_retries"] = args.max_retries
-    if sandbox:
-        from amazon_music_browse.sandbox import SandboxServer  # a server: loaded when asked for
+    return options
 
-        with SandboxServer() as server:
-            logger.info("sandbox listening at %s", server.url)
-            with server.client(**options) as client:
-                yield client
+
+@contextmanager
+def _sandbox(**settings: Any) -> Iterator[SandboxServer]:
+    """A sandbox started for the command, stopped after it."""
+    from amazon_music_browse.sandbox import SandboxServer  # a server: loaded when asked for
+
+    with SandboxServer(**settings) as server:
+        logger.info("sandbox listening at %s", server.url)
+        yield server
+
+
+@contextmanager
+def _connect(args: argparse.Namespace, *, sandbox: bool) -> Iterator[BrowseClient]:
+    """A client for the command: on a sandbox started for it, or on ``--base-url``."""
+    options = _client_options(args)
+    if sandbox:
+        with _sandbox() as server, server.client(**options) as client:
+            yield client
         return
     tokens = None if os.environ.get(ENV_ACCESS_TOKEN) else stored_login(args)
     missing = [ENV_API_KEY] if not (args.api_key or os.environ.get(ENV_API_KEY)) else []
@@ -85,7 +101,32 @@ def _connect(args: argparse.Namespace, *, sandbox: bool) -> Iterator[BrowseClien
             tokens.close()
 
 
+def _demo(args: argparse.Namespace, out: Writer) -> None:
+    """The demo: on a sandbox (signing in first) without credentials or with ``--sandbox``."""
+    if args.sandbox or (args.base_url is None and not _has_credentials(args)):
+        with _sandbox(**DEMO_SANDBOX) as server:
+            if args.sandbox:
+                why = "--sandbox"
+            else:
+                why = (
+                    f"no {ENV_API_KEY} and {ENV_ACCESS_TOKEN} in the environment: set both to "
+                    "use the real service"
+                )
+            intro = f"Amazon Music Browse API demo, on the local sandbox at {server.url} ({why})"
+            run_sandbox_demo(server, _client_options(args), intro, out)
+        return
+    with _connect(args, sandbox=False) as client:
+        token = (
+            ENV_ACCESS_TOKEN
+            if os.environ.get(ENV_ACCESS_TOKEN)
+            else f"the login stored in {store_path(args)}"
+        )
+        where = f"the service at {client.base_url} (credentials from {ENV_API_KEY} and {token})"
+        run_demo(client, f"Amazon Music Browse API demo, on {where}", out)
+
+
 def _run(args: argparse.Namespace, out: Writer, err: Writer) -> None:
+    """Run the subcommand ``args`` names, or the demo."""
     if args.subcommand == "login":
         run_login(args, out)
         return
@@ -95,27 +136,11 @@ def _run(args: argparse.Namespace, out: Writer, err: Writer) -> None:
     if args.sandbox and args.base_url is not None:
         raise UsageError("use either --sandbox or --base-url, not both")
     endpoint: Endpoint[Any] | None = args.endpoint
-    if endpoint is not None:
-        with _connect(args, sandbox=args.sandbox) as client:
-            run_command(client, endpoint, args, out, err)
+    if endpoint is None:
+        _demo(args, out)
         return
-    sandbox = args.sandbox or (args.base_url is None and not _has_credentials(args))
-    with _connect(args, sandbox=sandbox) as client:
-        if args.sandbox:
-            where = f"the local sandbox at {client.base_url} (--sandbox)"
-        elif sandbox:
-            where = (
-                f"the local sandbox at {client.base_url} (no {ENV_API_KEY} and "
-                f"{ENV_ACCESS_TOKEN} in the environment: set both to use the real service)"
-            )
-        else:
-            token = (
-                ENV_ACCESS_TOKEN
-                if os.environ.get(ENV_ACCESS_TOKEN)
-                else f"the login stored in {store_path(args)}"
-            )
-            where = f"the service at {client.base_url} (credentials from {ENV_API_KEY} and {token})"
-        run_demo(client, f"Amazon Music Browse API demo, on {where}", out)
+    with _connect(args, sandbox=args.sandbox) as client:
+        run_command(client, endpoint, args, out, err)
 
 
 @contextmanager
