@@ -146,8 +146,8 @@ class _SignIn:
         """Show the requests, and what the store holds now: scopes and expiry, no token."""
         self.narrator.show_requests()
         stored = store.load(DEFAULT_STORE_KEY)
-        assert stored is not None  # a sign-in stores the token, and when it expires
-        assert stored.expires_at is not None
+        if stored is None or stored.expires_at is None:  # a sign-in stores both: a bug
+            raise RuntimeError("the sign-in stored no token or no expiry")
         expires = datetime.fromtimestamp(stored.expires_at, timezone.utc)
         minutes = round((stored.expires_at - time.time()) / 60)
         self.narrator.say(

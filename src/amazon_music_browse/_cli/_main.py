@@ -109,8 +109,8 @@ def _demo(args: argparse.Namespace, out: Writer) -> None:
                 why = "--sandbox"
             else:
                 why = (
-                    f"no {ENV_API_KEY} and {ENV_ACCESS_TOKEN} in the environment: set both to "
-                    "use the real service"
+                    f"no {ENV_API_KEY} and {ENV_ACCESS_TOKEN} in the environment: set both, "
+                    f"or {ENV_API_KEY} and '{PROG} login', to use the real service"
                 )
             intro = f"Amazon Music Browse API demo, on the local sandbox at {server.url} ({why})"
             run_sandbox_demo(server, _client_options(args), intro, out)
