@@ -41,6 +41,8 @@ from amazon_music_browse.sandbox import SandboxServer
 
 from ._support import HEAVY_METAL, FakeClock, catalog_ids, report
 
+pytestmark = pytest.mark.unmeasured  # a proof at volume: see tests/conftest.py
+
 SIZE = 10_000
 SEED = 2
 READ_TIMEOUT = 1.0  # seconds: ~100x a page's answer time, even on a loaded machine

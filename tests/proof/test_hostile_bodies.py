@@ -39,6 +39,8 @@ from amazon_music_browse import (
 
 from ._support import report
 
+pytestmark = pytest.mark.unmeasured  # a proof at volume: see tests/conftest.py
+
 EXAMPLES_PER_CASE = 4  # 9 targets x 10 kinds of body x 4 = 360 answers
 BASE_URL = "https://api.music.amazon.dev"
 TOKEN_URL = "https://api.amazon.com/auth/o2/token"

@@ -16,10 +16,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from amazon_music_browse import BrowseClient, ResponseCollection
 from amazon_music_browse.sandbox import SandboxServer
 
 from ._support import catalog_ids, report
+
+pytestmark = pytest.mark.unmeasured  # a proof at volume: see tests/conftest.py
 
 THREADS = 8
 CALLS = 10_000

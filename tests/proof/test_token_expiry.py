@@ -19,6 +19,8 @@ from amazon_music_browse.sandbox import SandboxServer
 
 from ._support import HEAVY_METAL, FakeClock, catalog_ids, report
 
+pytestmark = pytest.mark.unmeasured  # a proof at volume: see tests/conftest.py
+
 SIZE = 10_000
 PAGES = SIZE // 100
 LIFETIME = 100.0  # seconds; renewed when less than a tenth (10 s) is left
