@@ -155,18 +155,20 @@ def run_in_process(monkeypatch: pytest.MonkeyPatch) -> Runner:
     ) -> Result:
         settings = {"COLUMNS": "100", **(env or {})}
         encoding = settings.pop("PYTHONIOENCODING", "utf-8")
-        for name, value in settings.items():
-            monkeypatch.setenv(name, value)
         out_buffer, err_buffer = io.BytesIO(), io.BytesIO()
-        out = process_stream(out_buffer, encoding, "strict") if stdout is None else stdout
+        captured = process_stream(out_buffer, encoding, "strict")
         err = process_stream(err_buffer, encoding, "backslashreplace")
-        with monkeypatch.context() as streams:
-            streams.setattr(sys, "stdout", None if out == CLOSED else out)
-            streams.setattr(sys, "stderr", err)
+        with monkeypatch.context() as process:
+            for name, value in settings.items():
+                process.setenv(name, value)
+            if stdout is None:
+                process.setattr(sys, "stdout", captured)
+            else:  # Python's sys.stdout is None when descriptor 1 was closed
+                process.setattr(sys, "stdout", None if stdout == CLOSED else stdout)
+            process.setattr(sys, "stderr", err)
             code = main(list(args))
+        captured.flush()
         err.flush()
-        if stdout is None:
-            out.flush()  # type: ignore[union-attr]
         return Result(code, out_buffer.getvalue(), err_buffer.getvalue())
 
     return run
