@@ -11,21 +11,29 @@ A small fence parser (`parse_blocks`) collects the fenced blocks of a Markdown f
   between are fine) is what that block prints: its stdout must equal it exactly.
 - A python block with a file title (```` ```python title="test_genres.py" ````) is a
   file, not a statement list: the page's file blocks are written to a temporary
-  directory and pytest runs them there in a subprocess; at least one test must run, and
-  every test must pass. A file that is not a test must be imported by one.
+  directory and a pytest run of their own (in this process: `Pytester.runpytest_inprocess`,
+  which loads the plugins of the installed entry points, ours too) runs them there; at
+  least one test must run, and every test must pass. A file that is not a test must be
+  imported by one.
 - A ```` ```sh ```` block followed by an Output block must hold one
-  ``amazon-music-browse`` command; it runs (with ``python -m amazon_music_browse``, no
-  shell, no credentials in the environment) and must exit 0 with exactly that stdout.
+  ``amazon-music-browse`` command; it runs (its arguments passed to `main`, which
+  ``python -m amazon_music_browse`` runs, here in this process: no shell, no credentials
+  in the environment, UTF-8 streams) and must exit 0 with exactly that stdout. That the
+  command is a process's too is proven by tests/integration (test_cli, test_cli_output).
 - Any other block (``sh``, ``text``, ``json``...) is not run. A fence that names Python
   another way (``py``, ``python3``, ``pycon``...) fails the test: no Python slips through
   unrun, and no Python block is ever skipped.
 
 How snippets written for the real service reach the sandbox
 -----------------------------------------------------------
-Exactly as a reader's would: each page gets a fresh sandbox started from its command line
-(``python -m amazon_music_browse.sandbox --port 0``, seed 0, so its data and outputs are
-fixed), and the ``export`` lines its banner prints are set in the environment, as
-pasting them into a shell would. They name the sandbox's URL
+Exactly as a reader's would: each page gets a fresh sandbox made as its command line
+makes one (``python -m amazon_music_browse.sandbox --port 0``: the same flags, parsed by
+its parser, seed 0, so its data and outputs are fixed; fresh, as the request ids it sends
+count its requests), and the ``export`` lines its banner prints are set in the
+environment, as pasting them into a shell would. The sandbox serves from this process
+(starting the command line's process for each page cost more than most pages; that the
+command line starts it and prints that banner is proven by tests/sandbox/test_server.py).
+The exports name the sandbox's URL
 (``AMAZON_MUSIC_BASE_URL``, ``AMAZON_MUSIC_LWA_URL``), its credentials
 (``AMAZON_MUSIC_API_KEY``, ``AMAZON_MUSIC_ACCESS_TOKEN``) and its Login with Amazon
 secrets (``LWA_CLIENT_ID``, ``LWA_CLIENT_SECRET``, ``LWA_REFRESH_TOKEN``, the names the
@@ -49,7 +57,6 @@ import io
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import types
@@ -61,7 +68,9 @@ from typing import Any
 import pytest
 
 from amazon_music_browse import BrowseClient, LoginWithAmazon
+from amazon_music_browse._cli import main
 from amazon_music_browse.sandbox import SandboxServer
+from amazon_music_browse.sandbox import __main__ as sandbox_command_line
 
 pytest_plugins = ["pytester"]
 
@@ -170,16 +179,11 @@ def sandbox_exports(banner: Iterator[str]) -> dict[str, str]:
 
 @pytest.fixture
 def docs_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """A sandbox started from its command line, its printed exports set as a shell would."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "amazon_music_browse.sandbox", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("AMAZON_MUSIC_")},
-    )
-    try:
-        assert process.stdout is not None
-        exports = sandbox_exports(iter(process.stdout.readline, ""))
+    """A fresh sandbox made as its command line makes one (``--port 0``), and the exports
+    its banner prints set in the environment, as a shell would."""
+    args = sandbox_command_line._parser().parse_args(["--port", "0"])
+    with SandboxServer(**vars(args)) as sandbox:
+        exports = sandbox_exports(iter(sandbox_command_line._banner(sandbox).splitlines()))
         assert set(exports) >= {
             "AMAZON_MUSIC_BASE_URL",
             "AMAZON_MUSIC_API_KEY",
@@ -188,16 +192,6 @@ def docs_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         for name, value in exports.items():
             monkeypatch.setenv(name, value)
         yield exports
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # pragma: no cover - reported by the assert below
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-    assert process.returncode == 0
 
 
 def close_leftovers(namespace: dict[str, Any]) -> None:
@@ -231,19 +225,32 @@ def cli_arguments(block: Block) -> list[str]:
     raise AssertionError(f"{block.where()}: only amazon-music-browse commands are run")
 
 
+def text_stream() -> io.TextIOWrapper:
+    """A UTF-8 text stream over bytes, as a process's stdout or stderr is."""
+    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="\n")
+
+
+def written(stream: io.TextIOWrapper) -> str:
+    stream.flush()
+    buffer = stream.buffer
+    assert isinstance(buffer, io.BytesIO)
+    return buffer.getvalue().decode("utf-8")
+
+
 def run_cli(block: Block) -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AMAZON_MUSIC_")}
-    environment.update(COLUMNS="100", PYTHONIOENCODING="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "amazon_music_browse", *cli_arguments(block)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=environment,
-        check=False,
-    )
-    assert result.returncode == 0, f"{block.where()}: exit {result.returncode}: {result.stderr}"
-    assert result.stdout == block.output, f"{block.where()}: output differs"
+    """The command, run by `main` as ``python -m amazon_music_browse`` runs it: with no
+    credentials in the environment, 100 columns, UTF-8 text streams for stdout and stderr."""
+    stdout, stderr = text_stream(), text_stream()
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("AMAZON_MUSIC_"):
+                patch.delenv(name)
+        patch.setenv("COLUMNS", "100")
+        patch.setattr(sys, "stdout", stdout)
+        patch.setattr(sys, "stderr", stderr)
+        code = main(cli_arguments(block))
+    assert code == 0, f"{block.where()}: exit {code}: {written(stderr)}"
+    assert written(stdout) == block.output, f"{block.where()}: output differs"
 
 
 def run_files(blocks: list[Block], pytester: pytest.Pytester) -> None:
@@ -258,7 +265,9 @@ def run_files(blocks: list[Block], pytester: pytest.Pytester) -> None:
         target = pytester.path / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(block.code, encoding="utf-8")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *tests)
+    # pytest-benchmark, where installed, warns in a pytest-xdist worker, and in this process
+    # this test's warnings are errors: it is off, as in the suite's own runs.
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:benchmark", *tests)
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= 1, result.stdout.str()
     assert set(outcomes) <= {"passed", "warnings"}, result.stdout.str()
@@ -360,6 +369,9 @@ def test_every_page_is_in_the_nav() -> None:
 def test_mkdocs_build_strict(tmp_path: Path) -> None:
     """The site builds with ``mkdocs build --strict`` (needs the dev extra's mkdocs tools)."""
     environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    # The build runs none of the package's code (mkdocstrings reads the source as text), so
+    # it is not measured: coverage would only double what it costs.
+    environment.pop("COVERAGE_PROCESS_CONFIG", None)
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
         cwd=ROOT,

@@ -1,21 +1,31 @@
-"""The command line's output in real processes: encodings, full disks, closed streams, pipes."""
+"""The command line's output: encodings, full disks, closed streams, pipes.
+
+Most tests call `main` in this process, with the streams a Python process would have:
+``sys.stdout`` and ``sys.stderr`` as text wrappers of the encoding ``PYTHONIOENCODING``
+names, a real ``/dev/full`` descriptor, a real pipe, or ``None`` for a closed descriptor
+1 (what Python sets then). One real process per kind of output proves what only a process
+shows: the exit code Python exits with, and that nothing fails at exit (a flush into the
+full disk, the closed pipe) to add an ``Exception ignored`` line or change that code.
+"""
 
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import IO, Any, Protocol
 
 import pytest
 
 from amazon_music_browse import BrowseClient
-from amazon_music_browse.sandbox import SandboxServer
+from amazon_music_browse._cli import main
 
 ENCODINGS = ["ascii", "latin-1", "utf-8"]
 # What the stub serves as top tracks, whatever the limit (so --max-items cuts the page).
@@ -63,30 +73,117 @@ def stub() -> Iterator[str]:
         server.server_close()
 
 
+STUB_CREDENTIALS = {"AMAZON_MUSIC_API_KEY": API_KEY, "AMAZON_MUSIC_ACCESS_TOKEN": ACCESS_TOKEN}
+CLOSED = "closed"  # as stdout: a process started with descriptor 1 closed
+
+
+@dataclass
+class Result:
+    """How a run of the command line ended: its exit code, and the bytes of its streams."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+class Runner(Protocol):
+    """Runs the command line with ``env`` added to a clean environment (no credentials,
+    100 columns, no PYTHONIOENCODING unless given), writing to ``stdout``: an open file
+    (descriptor 1 of a process), `CLOSED`, or None to capture it."""
+
+    def __call__(
+        self, *args: str, env: dict[str, str] | None = None, stdout: IO[str] | str | None = None
+    ) -> Result: ...
+
+
 def environment(**extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AMAZON_MUSIC_")}
     env.pop("PYTHONIOENCODING", None)
     return {**env, "COLUMNS": "100", **extra}
 
 
-def stub_environment(**extra: str) -> dict[str, str]:
-    return environment(
-        AMAZON_MUSIC_API_KEY=API_KEY, AMAZON_MUSIC_ACCESS_TOKEN=ACCESS_TOKEN, **extra
-    )
-
-
 def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "amazon_music_browse", *args]
 
 
-def run(*args: str, env: dict[str, str], **options: Any) -> subprocess.CompletedProcess[bytes]:
-    options.setdefault("stdout", subprocess.PIPE)
-    return subprocess.run(
-        command(*args), stderr=subprocess.PIPE, env=env, timeout=120, check=False, **options
+def run_process(
+    *args: str, env: dict[str, str] | None = None, stdout: IO[str] | str | None = None
+) -> Result:
+    """``python -m amazon_music_browse args`` in a process of its own."""
+    if stdout == CLOSED:  # the shell closes descriptor 1, then runs the command
+        argv, stdout = ["sh", "-c", 'exec "$@" >&-', "sh", *command(*args)], None
+    else:
+        argv = command(*args)
+    result = subprocess.run(
+        argv,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE,
+        env=environment(**(env or {})),
+        timeout=120,
+        check=False,
+    )
+    return Result(result.returncode, result.stdout or b"", result.stderr)
+
+
+def unbuffered() -> bool:
+    """Whether the processes these tests start write unbuffered (``PYTHONUNBUFFERED``)."""
+    return bool(os.environ.get("PYTHONUNBUFFERED"))
+
+
+def process_stream(buffer: IO[bytes], encoding: str, errors: str) -> io.TextIOWrapper:
+    """A text stream like the ``sys.stdout`` or ``sys.stderr`` Python gives a process."""
+    return io.TextIOWrapper(
+        buffer, encoding=encoding, errors=errors, newline="\n", write_through=unbuffered()
     )
 
 
-def assert_quiet_failure(result: subprocess.CompletedProcess[bytes], code: int, line: str) -> None:
+def output_file(file: str | int) -> io.TextIOWrapper:
+    """``file`` opened as Python opens the ``sys.stdout`` of a process writing to it:
+    buffered, unless ``PYTHONUNBUFFERED`` is set (as for the processes this module starts)."""
+    return process_stream(open(file, "wb", buffering=0 if unbuffered() else -1), "utf-8", "strict")
+
+
+@pytest.fixture
+def run_in_process(monkeypatch: pytest.MonkeyPatch) -> Runner:
+    """``main(args)`` in this process, with the environment and the streams of a process:
+    text wrappers in the encoding ``PYTHONIOENCODING`` names (UTF-8 without it), stdout
+    strict and stderr with backslash escapes as Python makes them, and ``sys.stdout`` None
+    for a closed descriptor 1, as Python sets it."""
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, stdout: IO[str] | str | None = None
+    ) -> Result:
+        settings = {"COLUMNS": "100", **(env or {})}
+        encoding = settings.pop("PYTHONIOENCODING", "utf-8")
+        out_buffer, err_buffer = io.BytesIO(), io.BytesIO()
+        captured = process_stream(out_buffer, encoding, "strict")
+        err = process_stream(err_buffer, encoding, "backslashreplace")
+        with monkeypatch.context() as process:
+            for name, value in settings.items():
+                process.setenv(name, value)
+            if stdout is None:
+                process.setattr(sys, "stdout", captured)
+            else:  # Python's sys.stdout is None when descriptor 1 was closed
+                process.setattr(sys, "stdout", None if stdout == CLOSED else stdout)
+            process.setattr(sys, "stderr", err)
+            code = main(list(args))
+        captured.flush()
+        err.flush()
+        return Result(code, out_buffer.getvalue(), err_buffer.getvalue())
+
+    return run
+
+
+@pytest.fixture(params=["in-process"])
+def run(request: pytest.FixtureRequest) -> Runner:
+    """``main`` in this process; or, parametrized ``process``, a process of its own."""
+    if request.param == "process":
+        return run_process
+    runner: Runner = request.getfixturevalue("run_in_process")
+    return runner
+
+
+def assert_quiet_failure(result: Result, code: int, line: str) -> None:
     assert result.returncode == code, result.stderr
     assert result.stderr.decode() == (f"error: {line}\n" if line else "")
 
@@ -94,11 +191,19 @@ def assert_quiet_failure(result: subprocess.CompletedProcess[bytes], code: int, 
 # -- JSON lines, whatever the encoding ----------------------------------------------------
 
 
-@pytest.mark.parametrize("encoding", ENCODINGS)
-def test_json_lines_keep_every_character_in_any_encoding(encoding: str, stub: str) -> None:
-    result = run(
-        "top-tracks", "--json", "--base-url", stub, env=stub_environment(PYTHONIOENCODING=encoding)
-    )
+@pytest.mark.parametrize(
+    ("encoding", "run"),
+    [
+        *[(encoding, "in-process") for encoding in ENCODINGS],
+        ("latin-1", "process"),  # PYTHONIOENCODING read by Python itself
+    ],
+    indirect=["run"],
+)
+def test_json_lines_keep_every_character_in_any_encoding(
+    encoding: str, run: Runner, stub: str
+) -> None:
+    environment = {**STUB_CREDENTIALS, "PYTHONIOENCODING": encoding}
+    result = run("top-tracks", "--json", "--base-url", stub, env=environment)
 
     assert result.returncode == 0, result.stderr
     with BrowseClient(base_url=stub, api_key=API_KEY, access_token=ACCESS_TOKEN) as client:
@@ -115,26 +220,25 @@ def test_json_lines_keep_every_character_in_any_encoding(encoding: str, stub: st
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_json_lines_of_the_sandbox_round_trip(encoding: str) -> None:
+def test_json_lines_of_the_sandbox_round_trip(
+    encoding: str, run: Runner, client: BrowseClient
+) -> None:
     result = run(
-        "top-playlists",
-        "--all",
-        "--json",
-        "--sandbox",
-        env=environment(PYTHONIOENCODING=encoding),
+        "top-playlists", "--all", "--json", "--sandbox", env={"PYTHONIOENCODING": encoding}
     )
 
     assert result.returncode == 0, result.stderr
-    with SandboxServer() as sandbox, sandbox.client() as client:
-        expected = [(p.id, p.title) for p in client.paginate(client.get_top_playlists)]
+    expected = [(p.id, p.title) for p in client.paginate(client.get_top_playlists)]
     got = [json.loads(line) for line in result.stdout.decode(encoding).splitlines()]
     assert [(item["id"], item["title"]) for item in got] == expected
     assert len(expected) > 60
 
 
-def test_tables_and_errors_show_no_terminal_escapes(stub: str) -> None:
-    table = run("top-tracks", "--base-url", stub, env=stub_environment(PYTHONIOENCODING="utf-8"))
-    error = run("category", "x", "--base-url", stub, env=stub_environment())
+def test_tables_and_errors_show_no_terminal_escapes(run: Runner, stub: str) -> None:
+    table = run(
+        "top-tracks", "--base-url", stub, env={**STUB_CREDENTIALS, "PYTHONIOENCODING": "utf-8"}
+    )
+    error = run("category", "x", "--base-url", stub, env=STUB_CREDENTIALS)
 
     assert table.returncode == 0, table.stderr
     shown = table.stdout.decode()
@@ -151,14 +255,14 @@ def test_tables_and_errors_show_no_terminal_escapes(stub: str) -> None:
 # -- the footer says whether the collection is finished -----------------------------------
 
 
-def test_a_walk_cut_in_its_first_page_is_not_finished(stub: str) -> None:
+def test_a_walk_cut_in_its_first_page_is_not_finished(run: Runner, stub: str) -> None:
     # The stub sends every track when asked for 2: the walk ends mid-page, with no cursor.
-    table = run("top-tracks", "--max-items", "2", "--base-url", stub, env=stub_environment())
+    table = run("top-tracks", "--max-items", "2", "--base-url", stub, env=STUB_CREDENTIALS)
     jsonl = run(
-        "top-tracks", "--max-items", "2", "--json", "--base-url", stub, env=stub_environment()
+        "top-tracks", "--max-items", "2", "--json", "--base-url", stub, env=STUB_CREDENTIALS
     )
     count = str(len(TITLES))
-    whole = run("top-tracks", "--max-items", count, "--base-url", stub, env=stub_environment())
+    whole = run("top-tracks", "--max-items", count, "--base-url", stub, env=STUB_CREDENTIALS)
 
     assert table.stdout.decode().splitlines()[-1] == (
         "2 items in 1 page · not finished: run again without --cursor to resume"
@@ -171,60 +275,100 @@ def test_a_walk_cut_in_its_first_page_is_not_finished(stub: str) -> None:
 # -- output that cannot be written ---------------------------------------------------------
 
 FULL_DISK = pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-OUTPUTS = [
-    pytest.param(["top-tracks", "--limit", "3", "--json", "--sandbox"], id="json"),
-    pytest.param(["top-playlists", "--all", "--sandbox"], id="table"),
-    pytest.param(["demo"], id="demo"),
-    pytest.param(["--help"], id="help"),
-]
+OUTPUTS = {
+    "json": ["top-tracks", "--limit", "3", "--json", "--sandbox"],
+    "table": ["top-playlists", "--all", "--sandbox"],
+    "demo": ["demo"],
+    "help": ["--help"],
+}
+
+
+def outputs(*in_a_process: str) -> list[Any]:
+    """Each output in this process, and those named in a real process too."""
+    return [
+        *[pytest.param(args, "in-process", id=name) for name, args in OUTPUTS.items()],
+        *[pytest.param(OUTPUTS[name], "process", id=f"{name}-process") for name in in_a_process],
+    ]
 
 
 @FULL_DISK
-@pytest.mark.parametrize("args", OUTPUTS)
-def test_a_full_disk_is_one_error_line_and_exit_1(args: list[str]) -> None:
-    with open("/dev/full", "w") as full:
-        result = run(*args, env=environment(), stdout=full)
+@pytest.mark.parametrize(("args", "run"), outputs("table"), indirect=["run"])
+def test_a_full_disk_is_one_error_line_and_exit_1(args: list[str], run: Runner) -> None:
+    with output_file("/dev/full") as full:
+        result = run(*args, stdout=full)
 
     assert_quiet_failure(result, 1, "cannot write to stdout: No space left on device")
 
 
-@pytest.mark.parametrize("args", OUTPUTS)
-def test_a_closed_stdout_is_exit_1(args: list[str]) -> None:
-    closed = ["sh", "-c", 'exec "$@" >&-', "sh", *command(*args)]
-    result = subprocess.run(
-        closed, stderr=subprocess.PIPE, env=environment(), timeout=120, check=False
-    )
+@pytest.mark.parametrize(("args", "run"), outputs("json"), indirect=["run"])
+def test_a_closed_stdout_is_exit_1(args: list[str], run: Runner) -> None:
+    result = run(*args, stdout=CLOSED)
 
     assert_quiet_failure(result, 1, "cannot write to stdout: it is closed")
 
 
-def test_a_closed_stdout_is_still_a_usage_error_first() -> None:
-    closed = ["sh", "-c", 'exec "$@" >&-', "sh", *command("top-tracks", "--limit", "50")]
-    result = subprocess.run(closed, stderr=subprocess.PIPE, timeout=120, check=False)
+def test_a_closed_stdout_is_still_a_usage_error_first(run: Runner) -> None:
+    result = run("top-tracks", "--limit", "50", stdout=CLOSED)
 
     assert result.returncode == 2
     assert result.stderr.decode().startswith("error: argument --limit: ")
 
 
+PIPES = {
+    "json": (["top-playlists", "--all", "--json", "--sandbox"], 1),  # 80 kB: blocks on the pipe
+    "table": (["top-playlists", "--all", "--sandbox"], 1),  # 19 kB: blocks on a 4 kB pipe
+    "json-unread": (["category-tracks", "E9UEPoEH", "--all", "--json", "--sandbox"], 0),
+    "demo": (["demo"], 0),  # closed before the first write
+    "help": (["--help"], 0),
+}
+
+
+def smallest_pipe(descriptor: int) -> None:
+    """Linux: the smallest pipe (4 kB), so the writer blocks."""
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        fcntl.fcntl(descriptor, fcntl.F_SETPIPE_SZ, 4096)
+
+
+@pytest.mark.parametrize(("args", "lines_read"), PIPES.values(), ids=PIPES)
+def test_a_pipe_closed_early_ends_with_141_and_no_error(
+    args: list[str], lines_read: int, run_in_process: Runner
+) -> None:
+    reading, writing = os.pipe()
+    smallest_pipe(reading)
+    read: list[bytes] = []
+    with open(reading, "rb") as reader, output_file(writing) as out:
+
+        def read_then_close() -> None:
+            read.extend(reader.readline() for _ in range(lines_read))
+            reader.close()
+
+        if lines_read:
+            reader_thread = threading.Thread(target=read_then_close)
+            reader_thread.start()
+        else:
+            read_then_close()
+        result = run_in_process(*args, stdout=out)
+        if lines_read:
+            reader_thread.join(timeout=120)
+
+    assert result.returncode == 141
+    assert result.stderr == b""
+    assert len(read) == lines_read
+    assert all(line.endswith(b"\n") for line in read)
+
+
 @pytest.mark.parametrize(
-    ("args", "lines_read"),
-    [
-        (["top-playlists", "--all", "--json", "--sandbox"], 1),  # 80 kB: blocks on the pipe
-        (["top-playlists", "--all", "--sandbox"], 1),  # 19 kB: blocks on a 4 kB pipe
-        (["category-tracks", "E9UEPoEH", "--all", "--json", "--sandbox"], 0),
-        (["demo"], 0),  # closed before the first write
-        (["--help"], 0),
-    ],
-    ids=["json", "table", "json-unread", "demo", "help"],
+    ("args", "lines_read"), [PIPES["json"], PIPES["help"]], ids=["json", "help"]
 )
-def test_a_pipe_closed_early_ends_silently_with_141(args: list[str], lines_read: int) -> None:
+def test_a_pipe_closed_early_ends_a_process_silently_with_141(
+    args: list[str], lines_read: int
+) -> None:
     process = subprocess.Popen(
         command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment()
     )
     assert process.stdout is not None
     assert process.stderr is not None
-    if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: the smallest pipe, so the writer blocks
-        fcntl.fcntl(process.stdout.fileno(), fcntl.F_SETPIPE_SZ, 4096)
+    smallest_pipe(process.stdout.fileno())
     read = [process.stdout.readline() for _ in range(lines_read)]
     process.stdout.close()
     error = process.stderr.read()

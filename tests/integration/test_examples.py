@@ -1,19 +1,26 @@
-"""Every example runs against the sandbox, exits 0 and prints what it promises."""
+"""Every example runs against the sandbox, exits 0 and prints what it promises.
+
+Each runs as ``python examples/NAME.py`` runs it (its directory first on ``sys.path``,
+``__name__`` set to ``"__main__"``, no credentials in the environment), in this process;
+the quickstart, the first a reader runs, also in a process of its own.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def run_example(name: str) -> str:
+def run_example_process(name: str) -> str:
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith("AMAZON_MUSIC_")
     }
@@ -31,6 +38,28 @@ def run_example(name: str) -> str:
     return result.stdout
 
 
+@pytest.fixture
+def run_example(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``run_example(name)``: the example run as its script, in this process; its stdout."""
+
+    def run(name: str) -> str:
+        path = EXAMPLES / name
+        monkeypatch.chdir(EXAMPLES.parent)
+        monkeypatch.syspath_prepend(str(EXAMPLES))
+        monkeypatch.setattr(sys, "argv", [str(path)])
+        code: object = 0
+        try:
+            runpy.run_path(str(path), run_name="__main__")
+        except SystemExit as exc:  # the process would exit with this
+            code = exc.code
+        captured = capsys.readouterr()
+        assert code in (None, 0), captured.err
+        assert "Traceback" not in captured.err
+        return captured.out
+
+    return run
+
+
 def test_every_example_is_tested() -> None:
     tested = {"quickstart.py", "paginate_category.py", "errors_and_rate_limits.py"}
     tested |= {"downstream_wrapper.py", "walkthrough.py"}
@@ -43,8 +72,9 @@ def test_every_example_says_how_to_run_it(path: Path) -> None:
     assert f"python examples/{path.name}" in docstring
 
 
-def test_quickstart() -> None:
-    out = run_example("quickstart.py")
+@pytest.mark.parametrize("in_a_process", [False, True], ids=["in-process", "process"])
+def test_quickstart(run_example: Any, in_a_process: bool) -> None:
+    out = (run_example_process if in_a_process else run_example)("quickstart.py")
     assert "Using the local sandbox at http://127.0.0.1:" in out
     assert "  B0785GTW4T  Beggin' [Explicit]" in out
     assert "Category 2iB4IU25: Heavy Metal" in out
@@ -52,7 +82,7 @@ def test_quickstart() -> None:
     assert "  250 tracks, from " in out
 
 
-def test_paginate_category() -> None:
+def test_paginate_category(run_example: Any) -> None:
     out = run_example("paginate_category.py")
     pages = re.findall(r"page (\d+): (\d+) tracks", out)
     assert len(pages) >= 3
@@ -66,7 +96,7 @@ def test_paginate_category() -> None:
     assert "prefetch=True: " in out
 
 
-def test_errors_and_rate_limits() -> None:
+def test_errors_and_rate_limits(run_example: Any) -> None:
     out = run_example("errors_and_rate_limits.py")
     faults = re.search(
         r"faults injected by the sandbox: (\d+) x 429, (\d+) x 500, (\d+) x 503", out
@@ -96,7 +126,7 @@ def test_errors_and_rate_limits() -> None:
     assert "NotFoundError is an AmazonMusicError" in out
 
 
-def test_downstream_wrapper() -> None:
+def test_downstream_wrapper(run_example: Any) -> None:
     out = run_example("downstream_wrapper.py")
     assert "track: B0785GTW4T Beggin'" in out
     assert "me: Ada ({'country': 'US'})" in out
@@ -107,7 +137,7 @@ def test_downstream_wrapper() -> None:
     assert "with_options() keeps the subclass: MusicClient" in out
 
 
-def test_walkthrough() -> None:
+def test_walkthrough(run_example: Any) -> None:
     out = run_example("walkthrough.py")
     assert "BrowseClient(base_url='http://127.0.0.1:" in out
     assert "len(page) = 3; page.page_info.has_next_page = True" in out
