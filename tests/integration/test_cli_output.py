@@ -137,10 +137,16 @@ def process_stream(buffer: IO[bytes], encoding: str, errors: str) -> io.TextIOWr
     )
 
 
-def output_file(file: str | int) -> io.TextIOWrapper:
+def output_file(file: str | int, *, buffered: bool | None = None) -> io.TextIOWrapper:
     """``file`` opened as Python opens the ``sys.stdout`` of a process writing to it:
-    buffered, unless ``PYTHONUNBUFFERED`` is set (as for the processes this module starts)."""
-    return process_stream(open(file, "wb", buffering=0 if unbuffered() else -1), "utf-8", "strict")
+    buffered, unless ``PYTHONUNBUFFERED`` is set (as for the processes this module starts);
+    ``buffered`` says which, whatever the environment."""
+    if buffered is None:
+        buffered = not unbuffered()
+    stream = open(file, "wb", buffering=-1 if buffered else 0)  # noqa: SIM115 (returned)
+    return io.TextIOWrapper(
+        stream, encoding="utf-8", errors="strict", newline="\n", write_through=not buffered
+    )
 
 
 @pytest.fixture
@@ -296,6 +302,19 @@ def outputs(*in_a_process: str) -> list[Any]:
 def test_a_full_disk_is_one_error_line_and_exit_1(args: list[str], run: Runner) -> None:
     with output_file("/dev/full") as full:
         result = run(*args, stdout=full)
+
+    assert_quiet_failure(result, 1, "cannot write to stdout: No space left on device")
+
+
+@FULL_DISK
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+def test_a_full_disk_under_json_shows_no_resume_hint(
+    buffered: bool, run_in_process: Runner
+) -> None:
+    # One page of a longer list: the hint to resume would follow the items on stderr, but
+    # the items were never written, so there is nothing to resume after.
+    with output_file("/dev/full", buffered=buffered) as full:
+        result = run_in_process(*OUTPUTS["json"], stdout=full)
 
     assert_quiet_failure(result, 1, "cannot write to stdout: No space left on device")
 

@@ -80,6 +80,7 @@ def run_command(
         for item in listing.items():
             write_json(out, item)
         if not listing.finished():
+            out.flush()  # the items are written before the hint that follows them is shown
             err.write(where_next(False, listing.next_cursor()) + "\n")
         return
     items = list(listing.items())

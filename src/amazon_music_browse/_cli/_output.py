@@ -21,6 +21,8 @@ class Writer(Protocol):
 
     def write(self, text: str, /) -> object: ...
 
+    def flush(self) -> object: ...
+
 
 def closed_error() -> OSError:
     """The error of writing to a stream that is closed (or was never open)."""
