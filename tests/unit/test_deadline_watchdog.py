@@ -94,3 +94,22 @@ def test_an_alarm_disarmed_after_it_fired_is_not_counted_in_the_heap(
     watchdog.disarm(alarm)  # as an attempt's end does, after the deadline fired
     assert (watchdog._disarmed, watchdog._heap) == (0, [])
     assert alarm.sock is None
+
+
+def test_a_disarmed_alarm_the_thread_waits_for_is_dropped_and_the_next_one_fires(
+    pairs: list[tuple[socket.socket, socket.socket]],
+) -> None:
+    watchdog = _Watchdog()
+    first_sock, first_peer = pair(pairs)
+    next_sock, next_peer = pair(pairs)
+    first = watchdog.arm(first_sock, time.monotonic() + 0.05)
+    then = watchdog.arm(next_sock, time.monotonic() + 0.1)
+    watchdog.disarm(first)  # the attempt ended in time: the thread wakes for nothing
+
+    assert shut_down(next_peer)
+    assert then.fired
+    assert not first.fired
+    assert (watchdog._disarmed, watchdog._heap) == (0, [])
+    first_peer.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        first_peer.recv(1)
