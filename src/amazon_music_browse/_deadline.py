@@ -116,8 +116,7 @@ class _Watchdog:
                 sock.shutdown(socket.SHUT_RDWR)
 
     def _after_fork_in_child(self) -> None:
-        self._heap = []
-        self._disarmed = 0
+        self._heap, self._disarmed = [], 0
         self._wake = threading.Condition(threading.Lock())
         self._thread = None
 
