@@ -18,7 +18,7 @@ import itertools
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, Final
 
 import requests
 from urllib3.connection import HTTPConnection
@@ -43,17 +43,26 @@ class Alarm:
     __slots__ = ("cancelled", "deadline", "fired", "sock")
 
     def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self.sock = sock
+        self.sock: socket.socket | None = sock  # None once disarmed: nothing holds it here
         self.deadline = deadline
         self.fired = False
         self.cancelled = False
 
 
 class _Watchdog:
-    """One daemon thread that shuts down the sockets of attempts past their deadline."""
+    """One daemon thread that shuts down the sockets of attempts past their deadline.
+
+    The thread sleeps until the earliest deadline and is woken only by an alarm earlier
+    than that one (each attempt waking it cost a thread switch per request). A disarmed
+    alarm stays in the heap until the thread reaches it; the heap is swept of them when
+    they outnumber the armed ones, so it stays as small as the attempts in flight.
+    """
+
+    _SWEEP_AFTER: Final = 32  # disarmed alarms tolerated in the heap before a sweep
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Alarm]] = []
+        self._disarmed = 0  # disarmed alarms in the heap (or more: never fewer)
         self._order = itertools.count()
         self._wake = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
@@ -69,19 +78,29 @@ class _Watchdog:
                     target=self._run, name="amazon-music-deadlines", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            if self._heap[0][2] is alarm:  # earlier than what the thread waits for
+                self._wake.notify()
         return alarm
 
     def disarm(self, alarm: Alarm) -> None:
         """Forget ``alarm``; its socket is left alone from now on."""
         with self._wake:
             alarm.cancelled = True
+            alarm.sock = None
+            if alarm.fired:  # no longer in the heap
+                return
+            self._disarmed += 1
+            if self._disarmed > self._SWEEP_AFTER and 2 * self._disarmed > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+                heapq.heapify(self._heap)
+                self._disarmed = 0
 
     def _run(self) -> None:
         while True:
             with self._wake:
                 while self._heap and self._heap[0][2].cancelled:
                     heapq.heappop(self._heap)
+                    self._disarmed -= 1
                 if not self._heap:
                     self._wake.wait()
                     continue
@@ -91,11 +110,13 @@ class _Watchdog:
                     continue
                 alarm = heapq.heappop(self._heap)[2]
                 alarm.fired = True
+                sock = alarm.sock
+            assert sock is not None  # only a disarmed alarm lets go of its socket
             with contextlib.suppress(OSError):  # closed already: the attempt ended
-                alarm.sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(socket.SHUT_RDWR)
 
     def _after_fork_in_child(self) -> None:
-        self._heap = []
+        self._heap, self._disarmed = [], 0
         self._wake = threading.Condition(threading.Lock())
         self._thread = None
 

@@ -55,7 +55,8 @@ FAULTY: dict[str, Any] = {
     "server_error_rate": 0.10,  # 503 and 500, alternately
     "drop_rate": 0.05,
     "truncate_rate": 0.05,
-    "stall_rate": 0.02,
+    # 2 stalls with this seed (each one is a whole read timeout of waiting)
+    "stall_rate": 0.01,
     "stall_seconds": STALL_SECONDS,
     "retry_after": 0,
 }

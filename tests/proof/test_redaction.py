@@ -261,6 +261,7 @@ def echoed_field(channel: str, error: AmazonMusicError) -> Any:
     }[channel]()
 
 
+@pytest.mark.unmeasured  # a proof at volume: see tests/conftest.py
 def test_every_echo_of_an_api_credential_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="amazon_music_browse")
@@ -449,6 +450,7 @@ def lwa_answer(channel: str, spelled: str, spelling: str, secret: str) -> Answer
     return Answer(400, '{"error": "invalid_request", "error_description": "' + echo + '"}')
 
 
+@pytest.mark.unmeasured  # a proof at volume: see tests/conftest.py
 def test_every_echo_of_a_login_with_amazon_secret_is_redacted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

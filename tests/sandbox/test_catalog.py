@@ -250,6 +250,7 @@ def test_collections_are_built_lazily() -> None:
     assert catalog.items("browseCategories").built == 100  # one step, as far as E9UEPoEH
 
 
+@pytest.mark.unmeasured  # 100,000 items built: their code is measured by the other tests here
 def test_a_page_builds_the_collection_only_as_far_as_its_end() -> None:
     catalog = Catalog(seed=2, sizes={"tracks": MAX_SIZE})
     tracks = catalog.items("tracks", "2iB4IU25")

@@ -64,6 +64,7 @@ _WEB: Final = "https://music.amazon.com"
 _BASE36: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _BASE62: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _IMAGE_CHARS: Final = _BASE62 + "+-"
+_BASE36_PAIRS: Final = tuple(a + b for a in _BASE36 for b in _BASE36)  # 2 digits: 0..36**2-1
 # ASIN suffixes are 8 base-36 digits whose first digit is C..Z: 24 * 36**7 values,
 # permuted by a Feistel network over (high, low) halves of sizes 24 * 36**3 and 36**4.
 _ASIN_OFFSET: Final = 12 * 36**7
@@ -340,6 +341,9 @@ class Catalog:
         self.seed = seed
         self.sizes = resolve_sizes(sizes)
         self._id_key = hashlib.sha256(f"{_SALT}/{seed}/ids".encode()).digest()
+        # keyed once; each round hashes a copy (the same digest as keying it anew)
+        self._round_hash = hashlib.blake2b(key=self._id_key, digest_size=8)
+        self._last_album: dict[int, tuple[int, str]] = {}  # namespace -> (position, ASIN)
         self._cache: dict[tuple[str, str], Items] = {}
         self._categories: dict[str, tuple[int, str]] = {}  # id -> (position, name), so far
         self._lock = threading.Lock()
@@ -465,11 +469,19 @@ class Catalog:
     def _asin(self, namespace: int, position: int) -> str:
         """Return the generated ASIN for a position in a namespace (a collection)."""
         value = _ASIN_OFFSET + self._permute(namespace << _INDEX_BITS | position)
-        digits = []
-        for _ in range(8):
-            value, digit = divmod(value, 36)
-            digits.append(_BASE36[digit])
-        return "B0" + "".join(reversed(digits))
+        # 8 base-36 digits (value < 36**8), two at a time
+        high, low = divmod(value, 36**4)
+        pairs = (*divmod(high, 36**2), *divmod(low, 36**2))
+        return "B0" + "".join([_BASE36_PAIRS[pair] for pair in pairs])
+
+    def _album_asin(self, namespace: int, position: int) -> str:
+        """The ASIN of a track's album, computed once for its tracks (they come in a row)."""
+        last = self._last_album.get(namespace)
+        if last is not None and last[0] == position:
+            return last[1]
+        album_id = self._asin(namespace, position)
+        self._last_album[namespace] = (position, album_id)
+        return album_id
 
     def _permute(self, value: int) -> int:
         """Map 0..24*36**7-1 onto itself, one to one, scrambled by the seed's key."""
@@ -492,7 +504,8 @@ class Catalog:
         return high * _LOW + low
 
     def _round(self, round_: int, value: int) -> int:
-        digest = hashlib.blake2b(f"{round_}:{value}".encode(), key=self._id_key, digest_size=8)
+        digest = self._round_hash.copy()
+        digest.update(f"{round_}:{value}".encode())
         return int.from_bytes(digest.digest(), "big")
 
     # --- builders ---------------------------------------------------------------------------
@@ -530,7 +543,7 @@ class Catalog:
 
     def _tracks(self, rng: random.Random, namespace: int, i: int, genre: str | None) -> Node:
         track_id = self._asin(namespace, i)
-        album_id = self._asin(namespace + 1, i // _TRACKS_PER_ALBUM)
+        album_id = self._album_asin(namespace + 1, i // _TRACKS_PER_ALBUM)
         return {
             "id": track_id,
             "title": _title(rng, _TRACK_TITLES),
