@@ -2,12 +2,16 @@
 
 Each worker builds its own client with its own store object on the shared file or Redis
 server, waits at a barrier so that all start together, and reports what it did through
-a queue.
+a queue. The proofs start a fleet of processes once (`serve`) and send each process its
+task; the benchmark (benchmarks/bench_quota.py) starts a process per task (`paced`,
+`held`).
 """
 
 from __future__ import annotations
 
+import os
 import time
+import traceback
 from typing import Any
 
 import requests
@@ -37,6 +41,22 @@ class RecordingSession(requests.Session):
         return super().send(request, **kwargs)
 
 
+def serve(barrier: Any, moments: list[Any], tasks: Any, results: Any) -> None:
+    """A process of a fleet: run each task sent to it, until ``None``, and put its result.
+
+    A task is ``(function, args, moment)``: ``function(*args, moments[moment], barrier)``.
+    Every result is ``(pid, result, crash)``; a task that raised breaks the barrier, so
+    that no other process (nor the parent) waits for it.
+    """
+    while (task := tasks.get()) is not None:
+        function, args, moment = task
+        try:
+            results.put((os.getpid(), function(*args, moments[moment], barrier), None))
+        except BaseException:  # pragma: no cover - reported to the parent, which fails
+            barrier.abort()
+            results.put((os.getpid(), None, traceback.format_exc()))
+
+
 def paced(
     kind: str,
     where: str,
@@ -47,7 +67,23 @@ def paced(
     barrier: Any,
     results: Any,
 ) -> None:
-    """Call the sandbox as fast as the shared limit lets it, for ``seconds``."""
+    """`paced_calls` in a process of its own: puts its result on ``results``."""
+    results.put(paced_calls(kind, where, base_url, per_second, seconds, start_at, barrier))
+
+
+def paced_calls(
+    kind: str,
+    where: str,
+    base_url: str,
+    per_second: float,
+    seconds: float,
+    start_at: Any,
+    barrier: Any,
+) -> tuple[list[float], list[float]]:
+    """Call the sandbox as fast as the shared limit lets it, for ``seconds``.
+
+    Returns when the limit granted each token and when each request started.
+    """
     session = RecordingSession()
     client = BrowseClient(
         API_KEY,
@@ -63,7 +99,7 @@ def paced(
     time.sleep(max(0.0, begin - time.time()))
     while time.time() < begin + seconds:
         client.get_top_tracks(limit=1)
-    results.put((granted, session.starts))
+    return granted, session.starts
 
 
 def note_grants(client: BrowseClient) -> list[float]:
@@ -95,6 +131,29 @@ def note_grants(client: BrowseClient) -> list[float]:
     return granted
 
 
+def refused(kind: str, where: str, base_url: str, window_end: Any, barrier: Any) -> float | None:
+    """Be the process the service refuses: get the 429 whose ``Retry-After`` is over this
+    client's ``max_retry_wait``, and note when the window it opened ends.
+
+    Returns the refusal's ``retry_after``.
+    """
+    limit = RateLimit(50, store=make_store(kind, where))
+    client = BrowseClient(
+        API_KEY, ACCESS_TOKEN, base_url=base_url, rate_limit=limit, max_retry_wait=1, max_retries=0
+    )
+    barrier.wait(timeout=60)  # the others are ready
+    refusal: RateLimitError | None = None
+    try:
+        client.get_top_tracks(limit=1)
+    except RateLimitError as error:
+        refusal = error
+    if refusal is None or refusal.response is None:  # not the service's own 429
+        raise AssertionError(f"the sandbox did not refuse the call: {refusal!r}")
+    window_end.value = time.time() + limit._throttle_for(API_KEY).window._seconds_left()
+    barrier.wait(timeout=60)  # the window is open
+    return refusal.retry_after
+
+
 def held(
     kind: str,
     where: str,
@@ -103,6 +162,13 @@ def held(
     barrier: Any,
     results: Any,
 ) -> None:
+    """`held_calls` in a process of its own: puts its result on ``results``."""
+    results.put(held_calls(kind, where, base_url, window_end, barrier))
+
+
+def held_calls(
+    kind: str, where: str, base_url: str, window_end: Any, barrier: Any
+) -> list[tuple[float, float, bool]]:
     """Call again and again while another process's Retry-After window is open, and after.
 
     Reports ``(started, ended, sent)`` for each call: ``sent`` when the service answered
@@ -117,7 +183,7 @@ def held(
         max_retries=0,
     )
     barrier.wait(timeout=60)  # ready
-    barrier.wait(timeout=60)  # the parent got its 429: the window is open
+    barrier.wait(timeout=60)  # another process got its 429: the window is open
     calls: list[tuple[float, float, bool]] = []
     while time.time() < window_end.value + 1.0:
         started = time.time()
@@ -128,4 +194,4 @@ def held(
             sent = exc.response is not None
         calls.append((started, time.time(), sent))
         time.sleep(0.02)
-    results.put(calls)
+    return calls
