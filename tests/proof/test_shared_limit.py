@@ -6,11 +6,13 @@ a sandbox, through a real SQLite file and a real redis-server:
 - 4 processes at ``per_second=20`` (burst 20) for 3 s: no window of one second holds
   more than ``20 + 20`` request starts, and the total is within 10% of the ideal
   ``burst + per_second * seconds`` (the 10 s run is a benchmark: benchmarks/bench_quota.py);
-- one process receives a 429 whose ``Retry-After`` is over its ``max_retry_wait``: the
-  other 3 send nothing until the window ends (every call they made during it was held
-  back), then send again.
+- one process receives a 429 whose ``Retry-After: 120`` is over its ``max_retry_wait``:
+  the other 3 send nothing until the window ends (every call they made during it, the
+  last one 10 ms before its end, was held back), then send again. The clock the stores
+  keep windows by is patched in every process to read one shared time, which the parent
+  moves: no proof waits two minutes.
 
-Times are taken in the workers: when the limit granted each token, by the bucket's own
+Times of the rate are taken in the workers: when the limit granted each token, by the bucket's own
 clock (the reading of the wall clock its decision used), and when each request started
 (the session's ``send``, a moment later); the sandbox's ``request_count`` confirms that
 every request they noted reached it.
@@ -46,8 +48,13 @@ pytestmark = pytest.mark.unmeasured
 PROCESSES = 4
 PER_SECOND = 20
 SECONDS = 3.0
-WINDOW = 3
+WINDOW = 120
 STORES = ("sqlite", "redis")
+# The processes' shared values: when the paced runs start, and for each store the clock
+# of its window proof and when that window ends.
+START_AT = 0
+CLOCK = {"sqlite": 1, "redis": 3}
+WINDOW_END = {"sqlite": 2, "redis": 4}
 
 
 def most_in_one_second(times: list[float]) -> int:
@@ -64,14 +71,14 @@ def most_in_one_second(times: list[float]) -> int:
 class Fleet:
     """Spawned processes, each running the tasks it is sent (`_quota_workers.serve`).
 
-    Every process and the parent meet at one barrier; ``moments`` are shared times, one
-    per store (when to start, when a window ends).
+    Every process and the parent meet at one barrier; ``moments`` are shared times (see
+    `START_AT`, `CLOCK` and `WINDOW_END`).
     """
 
     def __init__(self, size: int) -> None:
         context = multiprocessing.get_context("spawn")
         self.barrier = context.Barrier(size + 1)
-        self.moments = [context.Value("d", 0.0) for _ in STORES]
+        self.moments = [context.Value("d", 0.0) for _ in range(1 + 2 * len(STORES))]
         self.busy = False
         self._tasks = [context.Queue() for _ in range(size)]
         self._results = [context.Queue() for _ in range(size)]
@@ -86,8 +93,8 @@ class Fleet:
         for process in self._processes:
             process.start()
 
-    def send(self, tasks: list[tuple[Any, tuple[Any, ...], int]]) -> None:
-        """One task to each process: ``(function, args, moment)``."""
+    def send(self, tasks: list[tuple[Any, tuple[Any, ...], tuple[int, ...]]]) -> None:
+        """One task to each process: ``(function, args, slots of moments)``."""
         self.busy = True
         for inbox, task in zip(self._tasks, tasks, strict=True):
             inbox.put(task)
@@ -164,18 +171,18 @@ def test_processes_share_one_rate_limit(fleet: Fleet, shared: dict[str, str]) ->
                 (
                     workers.paced_calls,
                     (kind, shared[kind], sandboxes[kind].url, PER_SECOND, SECONDS),
-                    0,
+                    (START_AT,),
                 )
                 for kind in STORES
                 for _ in range(PROCESSES)
             ]
         )
         fleet.wait()
-        fleet.moments[0].value = time.time() + 0.5  # both stores start together
+        fleet.moments[START_AT].value = time.time() + 0.5  # both stores start together
         fleet.wait()
         found = fleet.collect()
         served = {kind: sandbox.request_count for kind, sandbox in sandboxes.items()}
-    begin = fleet.moments[0].value
+    begin = fleet.moments[START_AT].value
     ideal = PER_SECOND + PER_SECOND * SECONDS  # a full bucket, then its refill
     checks = []
     for index, kind in enumerate(STORES):
@@ -205,39 +212,51 @@ def test_processes_share_one_rate_limit(fleet: Fleet, shared: dict[str, str]) ->
 
 def test_one_processs_retry_after_holds_the_others(fleet: Fleet, shared: dict[str, str]) -> None:
     others = PROCESSES - 1
+    clocks = {kind: fleet.moments[CLOCK[kind]] for kind in STORES}
+    ends = {kind: fleet.moments[WINDOW_END[kind]] for kind in STORES}
     with (
         SandboxServer(rate_limit_rate=1.0, retry_after=WINDOW) as on_sqlite,
         SandboxServer(rate_limit_rate=1.0, retry_after=WINDOW) as on_redis,
     ):
         sandboxes = {"sqlite": on_sqlite, "redis": on_redis}
-        tasks: list[tuple[Any, tuple[Any, ...], int]] = []
-        for moment, kind in enumerate(STORES):
-            where, url = shared[kind], sandboxes[kind].url
-            tasks.append((workers.refused, (kind, where, url), moment))
-            tasks += [(workers.held_calls, (kind, where, url), moment)] * others
+        tasks: list[tuple[Any, tuple[Any, ...], tuple[int, ...]]] = []
+        for kind in STORES:
+            clocks[kind].value = time.time()
+            place = (kind, shared[kind], sandboxes[kind].url)
+            slots = (CLOCK[kind], WINDOW_END[kind])
+            tasks.append((workers.refused, place, slots))
+            tasks += [(workers.held_by_the_clock, place, slots)] * others
         fleet.send(tasks)
         fleet.wait()  # all are ready
-        fleet.wait()  # one process of each store was refused
+        fleet.wait()  # one process of each store was refused: its window is open
+        fleet.wait()  # the others made 10 calls each
+        for kind in STORES:
+            clocks[kind].value = ends[kind].value - 0.01
+        fleet.wait()
+        fleet.wait()  # and 1 call each, 10 ms before the end
+        for kind in STORES:
+            clocks[kind].value = ends[kind].value
+        fleet.wait()
         found = fleet.collect()
         served = {kind: sandbox.request_count for kind, sandbox in sandboxes.items()}
     checks = []
-    for moment, kind in enumerate(STORES):
-        refusal, *held = found[moment * PROCESSES : (moment + 1) * PROCESSES]
-        end = fleet.moments[moment].value
+    for index, kind in enumerate(STORES):
+        refusal, *held = found[index * PROCESSES : (index + 1) * PROCESSES]
+        end = ends[kind].value
         calls = [call for found_here in held for call in found_here]
-        held_back = [call for call in calls if not call[2] and call[0] < end]
-        sent = [call for call in calls if call[2]]
+        held_back = [call for call in calls if not call[1] and call[0] < end]
+        sent = [call for call in calls if call[1]]
         report(
             f"shared window ({kind})",
             window=WINDOW,
             held_calls=len(held_back),
-            sent_before_end=sum(1 for call in sent if call[1] < end),
+            sent_before_end=sum(1 for call in sent if call[0] < end),
             sent_after_end=len(sent),
         )
         checks.append((refusal, end, held_back, sent, served[kind]))
     for refusal, end, held_back, sent, served_here in checks:
         assert refusal == WINDOW  # the refused process's Retry-After, over its max_retry_wait
-        assert all(ended >= end for _, ended, _ in sent)  # nothing was sent inside the window
-        assert len(held_back) >= others * 10  # they did try, all through it
+        assert all(at >= end for at, _ in sent)  # nothing was sent inside the window
+        assert len(held_back) == others * 11  # they did try, all through it, to its end
         assert len(sent) >= 1  # and sent again once it was over
         assert served_here == 1 + len(sent)
