@@ -60,9 +60,7 @@ def _percent(byte: int) -> str:
 
 
 @lru_cache(maxsize=64)
-def _compile(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not secrets:
-        return None
+def _compile(secrets: tuple[str, ...]) -> re.Pattern[str]:
     spelled = "|".join("".join(_char_pattern(char) for char in secret) for secret in secrets)
     # Tried in this order at each position: a marker already in the text (kept: redacting
     # twice is harmless); a credential; a backslash and a credential (replaced together:
@@ -78,7 +76,12 @@ def _replace(match: re.Match[str]) -> str:
 
 
 class Redactor:
-    """Replaces the given credentials in text, however JSON spells them."""
+    """Replaces the given credentials in text, however JSON spells them.
+
+    The regular expression is compiled when a text first needs it (most never do: see
+    `__call__`): for an access token of a few hundred characters it takes ~25 ms, which
+    every new token would otherwise cost each process on its first answer.
+    """
 
     __slots__ = ("_pattern", "_secrets")
 
@@ -86,11 +89,11 @@ class Redactor:
         kept = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_REDACTED_LENGTH}
         # Longest first, so a credential that contains another is replaced whole.
         self._secrets = tuple(sorted(kept, key=lambda s: (-len(s), s)))
-        self._pattern = _compile(self._secrets)
+        self._pattern: re.Pattern[str] | None = None
 
     def __call__(self, text: str) -> str:
         """``text`` with every spelling of every credential replaced by ``[REDACTED]``."""
-        if self._pattern is None or not text:
+        if not self._secrets or not text:
             return text
         # Every spelling but the verbatim one needs a backslash or a percent sign: text
         # with neither, and no credential as it is, has nothing to replace (the common
@@ -101,7 +104,10 @@ class Redactor:
                     break
             else:
                 return text
-        return self._pattern.sub(_replace, text)
+        pattern = self._pattern
+        if pattern is None:  # two threads may both compile: the same pattern
+            pattern = self._pattern = _compile(self._secrets)
+        return pattern.sub(_replace, text)
 
     def optional(self, text: str | None) -> str | None:
         """As calling it, passing ``None`` through."""
