@@ -383,26 +383,30 @@ def test_the_default_sqlite_file_is_in_the_users_cache_folder(
 
 
 def test_processes_share_the_sqlite_file(server: ETagServer, tmp_path: Path) -> None:
+    """Another process reads what this one stored, and this one reads what it stored.
+
+    One process each way: a process starts in about a second here (with coverage).
+    """
     path = tmp_path / "shared.sqlite"
+    assert not client_of(server, ResponseCache(path=path)).get_top_tracks(limit=2).from_cache
     code = textwrap.dedent(
         f"""
         from amazon_music_browse import BrowseClient, ResponseCache
         client = BrowseClient({API_KEY!r}, {ACCESS_TOKEN!r}, base_url={server.url!r},
                               cache=ResponseCache(path={str(path)!r}))
-        print(client.get_top_tracks(limit=3).from_cache)
+        print(client.get_top_tracks(limit=2).from_cache)  # stored by the parent
+        print(client.get_top_tracks(limit=3).from_cache)  # new: stored by this process
         """
     )
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env=environment
-        ).stdout.strip()
-        for _ in range(2)
-    ]
-    assert runs == ["False", "True"]
-    assert server.requests == 1
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment
+    )
+    assert child.stdout.split() == ["True", "False"], child.stderr
+    assert server.requests == 2
     mine = client_of(server, ResponseCache(path=path)).get_top_tracks(limit=3)
     assert mine.from_cache
+    assert server.requests == 2
 
 
 @pytest.mark.filterwarnings("ignore:.*use of fork\\(\\) may lead to deadlocks:DeprecationWarning")

@@ -4,6 +4,9 @@ Each task builds its own `LoginWithAmazon` on a store named by a `StoreSpec`, so
 no token of its own, and calls the API through the sandbox. A `RecordingFileStore` also
 appends every refresh token it saves to a log, so the parent can tell which of the
 sandbox's refresh tokens reached the store.
+
+The pool's processes share one barrier (`join_pool`): the tasks that run ``together``
+wait there until every process of the pool holds one, and then start at once.
 """
 
 from __future__ import annotations
@@ -68,10 +71,34 @@ class RecordingFileStore(FileTokenStore):
             log.write(f"{token.refresh_token}\n")
 
 
-def warm_up(seconds: float) -> int:
-    """Import everything, and keep the worker busy so the pool starts all its processes."""
-    time.sleep(seconds)
+_pool: dict[str, Any] = {}
+
+
+def join_pool(barrier: Any) -> None:
+    """The pool's initializer: keep the barrier every process of the pool waits at."""
+    _pool["barrier"] = barrier
+
+
+def _start_together() -> None:
+    """Wait until every process of the pool is at the barrier (each holds one task)."""
+    _pool["barrier"].wait(timeout=60)
+
+
+def warm_up() -> int:
+    """Wait for every process of the pool: the pool must start all of them to get past."""
+    _start_together()
     return os.getpid()
+
+
+def started() -> int:
+    """Nothing but this module's imports (which unpickling the task made)."""
+    return os.getpid()
+
+
+def run_task(tasks: Any) -> None:
+    """The body of a process started ahead of its task: run the one task it is sent."""
+    function, args = tasks.get(timeout=600)
+    function(*args)
 
 
 def _provider(sandbox: Sandbox, store: TokenStore, refresh_token: str | None) -> LoginWithAmazon:
@@ -85,13 +112,12 @@ def _provider(sandbox: Sandbox, store: TokenStore, refresh_token: str | None) ->
 
 
 def call_once(
-    sandbox: Sandbox, spec: StoreSpec, start_at: float, refresh_token: str | None = None
+    sandbox: Sandbox, spec: StoreSpec, together: bool, refresh_token: str | None = None
 ) -> dict[str, Any]:
-    """From ``start_at`` on (all workers at once): one API call with the store's token."""
+    """One API call with the store's token (``together``: all the pool's workers at once)."""
     store = spec.open()
-    delay = start_at - time.time()
-    if delay > 0:
-        time.sleep(delay)
+    if together:
+        _start_together()
     try:
         with (
             _provider(sandbox, store, refresh_token) as tokens,
@@ -103,12 +129,12 @@ def call_once(
         return {"pid": os.getpid(), "items": 0, "error": f"{type(error).__name__}: {error}"}
 
 
-def call_until(sandbox: Sandbox, spec: StoreSpec, start_at: float, end_at: float) -> dict[str, Any]:
-    """Call the API over and over from ``start_at`` to ``end_at``; count what happened."""
+def call_until(sandbox: Sandbox, spec: StoreSpec, seconds: float) -> dict[str, Any]:
+    """With all the pool's workers at once, call the API over and over for ``seconds``;
+    count what happened."""
     store = spec.open()
-    delay = start_at - time.time()
-    if delay > 0:
-        time.sleep(delay)
+    _start_together()
+    end_at = time.time() + seconds
     calls = 0
     errors: list[str] = []
     with (
