@@ -44,6 +44,7 @@ from ._extras import require
 from ._fork import reset_after_fork
 from ._log import logger
 from ._redact import Redactor
+from ._sqlite import BUSY_TIMEOUT, opened
 
 if TYPE_CHECKING:
     from ._transport import Exchange
@@ -167,7 +168,14 @@ class ResponseCache:
             self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not self._path.exists():
                 os.close(os.open(self._path, os.O_CREAT | os.O_WRONLY, 0o600))
-            return rc.SQLiteCache(self._path, serializer="json", wal=True, busy_timeout=30_000)
+            return opened(
+                lambda: rc.SQLiteCache(
+                    self._path,
+                    serializer="json",
+                    wal=True,
+                    busy_timeout=round(BUSY_TIMEOUT * 1000),
+                )
+            )
         except (OSError, sqlite3.Error) as exc:
             raise ConfigurationError(
                 f"ResponseCache cannot use {str(self._path)!r}: {exc}"

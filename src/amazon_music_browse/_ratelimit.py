@@ -36,6 +36,7 @@ from ._errors import APIConnectionError, ConfigurationError, RateLimitError, mar
 from ._extras import require
 from ._fork import reset_after_fork
 from ._retry import RateLimitWindow
+from ._sqlite import BUSY_TIMEOUT, opened
 
 __all__ = ["RateLimit", "RateLimitStore"]
 
@@ -182,7 +183,7 @@ class _SQLiteStore(RateLimitStore):
             self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(self._path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            self._connection = self._connect()
+            self._connection = opened(self._connect)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigurationError(
                 f"RateLimitStore.sqlite cannot use {str(self._path)!r}: {exc}"
@@ -191,22 +192,26 @@ class _SQLiteStore(RateLimitStore):
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
-            self._path, timeout=30.0, isolation_level=None, check_same_thread=False
+            self._path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
         )
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS rate_limit_buckets (name TEXT PRIMARY KEY, state TEXT)"
-        )
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS rate_limit_windows (name TEXT PRIMARY KEY, until REAL)"
-        )
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS rate_limit_buckets (name TEXT PRIMARY KEY, state TEXT)"
+            )
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS rate_limit_windows (name TEXT PRIMARY KEY, until REAL)"
+            )
+        except sqlite3.Error:
+            connection.close()
+            raise
         return connection
 
     def _after_fork_in_child(self) -> None:
         # Never use a connection across fork(): the child opens its own.
         self._lock = threading.Lock()
-        self._connection = self._connect()
+        self._connection = opened(self._connect)
 
     @property
     def path(self) -> Path:

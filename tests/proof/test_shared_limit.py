@@ -36,7 +36,6 @@ from typing import Any
 
 import pytest
 
-from amazon_music_browse import RateLimitStore
 from amazon_music_browse.sandbox import SandboxServer
 
 from . import _quota_workers as workers
@@ -154,12 +153,8 @@ def fleet(fleets: list[Fleet]) -> Fleet:
 
 @pytest.fixture
 def shared(tmp_path: Path, redis_url: str) -> dict[str, str]:
-    """Where each store is: every process opens a store object of its own on it.
-
-    The SQLite file is made first: processes that all create it at the same instant may
-    be refused ("database is locked", by the switch to WAL), which is not what is proved.
-    """
-    RateLimitStore.sqlite(tmp_path / "limits.db").close()
+    """Where each store is: every process opens a store object of its own on it (the
+    SQLite file is created by whichever process comes first)."""
     return {"sqlite": str(tmp_path / "limits.db"), "redis": redis_url}
 
 
