@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests._support import LoopbackServer
 
 __all__ = ["ETagServer"]
 
@@ -39,21 +41,11 @@ class ETagServer:
         self.not_modified = 0
         self.last_headers: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        # A short poll: `shutdown` waits for the serving loop to look up, and at the default
-        # 0.5 s every test would spend half a second stopping its server.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        """The base URL, e.g. ``http://127.0.0.1:40123``."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._server = LoopbackServer(self._handler())
+        self.url = self._server.url  # e.g. http://127.0.0.1:40123
 
     def __enter__(self) -> ETagServer:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(
@@ -62,9 +54,7 @@ class ETagServer:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     def body(self, limit: int, api_key: str) -> bytes:
         """The page this server answers now."""

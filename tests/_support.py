@@ -1,7 +1,10 @@
-"""Helpers shared by the test modules: credentials, clients, page builders, a fake clock."""
+"""Helpers shared by the test modules: credentials, clients, page builders, a fake clock,
+a loopback HTTP server."""
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from amazon_music_browse import BrowseClient
@@ -18,6 +21,7 @@ __all__ = [
     "TOP_PLAYLISTS",
     "TOP_TRACKS",
     "FakeClock",
+    "LoopbackServer",
     "error_body",
     "make_client",
     "tracks_page",
@@ -59,3 +63,29 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class LoopbackServer:
+    """A `ThreadingHTTPServer` on a free 127.0.0.1 port, served by a daemon thread.
+
+    ``serve_forever`` notices ``shutdown()`` only between polls (0.5 s apart by default):
+    this one polls every 20 ms, so stopping a server costs a test no time.
+    """
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    def start(self) -> None:
+        """Serve, on the daemon thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        self.httpd.shutdown()
+        self._thread.join()
+        self.httpd.server_close()

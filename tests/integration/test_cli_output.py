@@ -19,13 +19,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import IO, Any, Protocol
 
 import pytest
 
 from amazon_music_browse import BrowseClient
 from amazon_music_browse._cli import main
+from tests._support import LoopbackServer
 
 ENCODINGS = ["ascii", "latin-1", "utf-8"]
 # What the stub serves as top tracks, whatever the limit (so --max-items cuts the page).
@@ -63,16 +64,12 @@ class _Stub(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def stub() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
-    thread.start()
+    server = LoopbackServer(_Stub)
+    server.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield server.url
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
 
 
 STUB_CREDENTIALS = {"AMAZON_MUSIC_API_KEY": API_KEY, "AMAZON_MUSIC_ACCESS_TOKEN": ACCESS_TOKEN}

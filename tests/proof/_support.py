@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 
 from amazon_music_browse.sandbox._catalog import Catalog
-from tests._support import FakeClock
+from tests._support import FakeClock, LoopbackServer
 
 __all__ = ["HEAVY_METAL", "FakeClock", "RecordingServer", "catalog_ids", "report"]
 
@@ -92,16 +92,11 @@ class RecordingServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_port}"
-        # serve_forever notices shutdown() only between polls: 0.5 s each by default
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        self._server = LoopbackServer(Handler)
+        self.url = self._server.url
 
     def __enter__(self) -> RecordingServer:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(
@@ -110,6 +105,4 @@ class RecordingServer:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._httpd.shutdown()
-        self._thread.join()
-        self._httpd.server_close()
+        self._server.stop()

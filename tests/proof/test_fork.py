@@ -22,7 +22,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ import requests
 from amazon_music_browse import AmazonMusicError, BrowseClient, LoginWithAmazon
 from amazon_music_browse._transport import Transport
 from amazon_music_browse.sandbox import SandboxServer
+from tests._support import LoopbackServer
 
 from ._support import HEAVY_METAL, catalog_ids, report
 
@@ -388,20 +389,13 @@ class SlowTokenEndpoint:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_port}/auth/o2/token"
-        # a short poll: `close` waits for the serving loop to look up (0.5 s by default)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackServer(Handler)
+        self.url = f"{self._server.url}/auth/o2/token"
+        self._server.start()
 
     def close(self) -> None:
         self.release.set()
-        self._httpd.shutdown()
-        self._thread.join()
-        self._httpd.server_close()
+        self._server.stop()
 
 
 def test_a_refresh_in_flight_in_a_parent_thread_does_not_block_the_child(tmp_path: Path) -> None:

@@ -18,11 +18,10 @@ import json
 import logging
 import pickle
 import re
-import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
@@ -37,6 +36,7 @@ from amazon_music_browse import (
     LoginWithAmazon,
     ResponseValidationError,
 )
+from tests._support import LoopbackServer
 
 from ._support import report
 
@@ -131,21 +131,15 @@ class EchoServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_port}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        self._server = LoopbackServer(Handler)
+        self.url = self._server.url
 
     def __enter__(self) -> EchoServer:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._httpd.shutdown()
-        self._thread.join()
-        self._httpd.server_close()
+        self._server.stop()
 
 
 # --- searching ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import logging
 import pickle
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +34,7 @@ from amazon_music_browse import (
     StoredToken,
 )
 from amazon_music_browse.sandbox import SandboxServer
+from tests._support import LoopbackServer
 
 from ._support import report
 
@@ -79,16 +80,12 @@ class EchoingTokenEndpoint:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}/auth/o2/token"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackServer(Handler)
+        self.url = f"{self._server.url}/auth/o2/token"
+        self._server.start()
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
 
 def texts_of_error(error: BaseException) -> list[str]:
